@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: Apache-2.0
+// Detector instances, the host services table they call, dispatch of events through the router,
+// event-time ticks, and quarantine of misbehaving instances.
+#pragma once
+
+#include <trailhound/plugin_abi.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "cloudtrail/value_api.hpp"
+#include "config/config.hpp"
+#include "findings/collector.hpp"
+#include "plugins/binding.hpp"
+#include "routing/router.hpp"
+
+namespace trailhound::engine {
+
+struct engine_options {
+  std::string environment;
+  uint32_t max_errors = 100;             // TH_ERROR returns before quarantine
+  int64_t default_tick_ms = 60'000;      // event-time tick interval
+  int64_t slow_call_ns = 250'000'000;    // one call slower than this is "slow"
+  uint32_t max_slow_calls = 20;          // slow calls before quarantine
+  size_t max_evidence_bytes = 256 * 1024;
+  size_t max_text_bytes = 16 * 1024;     // title, summary, each string field
+  size_t max_event_ids = 10'000;
+};
+
+struct instance_stats {
+  std::string instance_id;
+  std::string detector;
+  uint64_t events = 0;
+  uint64_t errors = 0;
+  uint64_t findings = 0;
+  uint64_t rejected_findings = 0;
+  uint64_t slow_calls = 0;
+  uint64_t busy_ns = 0;
+  bool quarantined = false;
+  std::string quarantine_reason;
+  std::map<std::string, int64_t> counters;
+};
+
+class engine;
+
+}  // namespace trailhound::engine
+
+// The per-instance context behind the opaque th_host_ctx handle.
+struct th_host_ctx {
+  trailhound::engine::engine* owner = nullptr;
+  const trailhound::plugins::detector_binding* binding = nullptr;
+  const trailhound::config::detector_config* config = nullptr;
+  void* handle = nullptr;
+  bool created = false;
+  bool in_create = false;
+  const th_event* current_event = nullptr;
+  int64_t current_time_ms = 0;
+  int64_t tick_interval_ms = 60'000;
+  int64_t next_tick_ms = INT64_MIN;
+  std::vector<trailhound::cloudtrail::json_pointer> fields;
+  std::string json_buffer;
+  std::string last_error;
+  trailhound::engine::instance_stats stats;
+};
+
+namespace trailhound::engine {
+
+class engine {
+ public:
+  // `cfg` and `out` must outlive the engine.
+  engine(const config::effective_config& cfg, findings::collector& out, engine_options opts);
+  ~engine();
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  // Registers a detector (before start). The binding must outlive the engine.
+  void add(const plugins::detector_binding& binding);
+  // Validated params, then create() for every enabled detector. Returns one line per detector
+  // that could not be created (it does not run). Throws config::config_error for a bad param.
+  std::vector<std::string> start();
+
+  // Routes one event to its subscribers. Never throws.
+  void dispatch(const th_event& ev) noexcept;
+  // End of input: a final tick at the last event time, then on_flush, for every instance.
+  void finish() noexcept;
+
+  std::vector<instance_stats> stats() const;
+  size_t instance_count() const noexcept { return instances_.size(); }
+  th_host_ctx* find(std::string_view instance_id) noexcept;
+
+  // Learned state of an instance (empty optional when it has none / failed).
+  bool snapshot(th_host_ctx& inst, std::string& bytes);
+  bool restore(th_host_ctx& inst, uint32_t schema_version, std::string_view bytes);
+  std::vector<th_host_ctx*> instances() noexcept;
+
+  // Host services (called through the th_host_api table).
+  void log(th_host_ctx& inst, int32_t level, std::string_view msg);
+  th_status emit(th_host_ctx& inst, const th_finding* f) noexcept;
+  bool is_known_account(std::string_view account) const noexcept;
+  const config::effective_config& config() const noexcept { return cfg_; }
+  const engine_options& options() const noexcept { return opts_; }
+  int64_t watermark_ms() const noexcept { return watermark_ms_; }
+  // Log lines the host wrote about instances (errors, quarantines); also sent to stderr.
+  const std::vector<std::string>& messages() const noexcept { return messages_; }
+  void set_log_to_stderr(bool on) noexcept { log_to_stderr_ = on; }
+  void set_log_level(int32_t min_level) noexcept { min_log_level_ = min_level; }
+
+ private:
+  th_status call_result(th_host_ctx& inst, th_status st, const char* where, int64_t ns) noexcept;
+  void quarantine(th_host_ctx& inst, const std::string& reason) noexcept;
+  void tick_due(int64_t now_ms) noexcept;
+  void note_accounts(const th_event& ev) noexcept;
+  void message(std::string line);
+
+  const config::effective_config& cfg_;
+  findings::collector& out_;
+  engine_options opts_;
+  th_host_api api_{};
+  std::vector<const plugins::detector_binding*> bindings_;
+  std::vector<std::unique_ptr<th_host_ctx>> instances_;
+  routing::router router_;
+  int64_t watermark_ms_ = INT64_MIN;
+  int64_t next_tick_ms_ = INT64_MIN;  // earliest next_tick_ms of all instances
+  std::unordered_set<std::string, routing::string_hash, std::equal_to<>> known_accounts_;
+  std::string last_account_;
+  std::vector<std::string> messages_;
+  bool log_to_stderr_ = true;
+  int32_t min_log_level_ = TH_LOG_INFO;
+  bool finished_ = false;
+};
+
+}  // namespace trailhound::engine
