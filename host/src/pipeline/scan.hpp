@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: Apache-2.0
+// The scan pipeline: discovered files are read, decompressed and split by worker threads, handed
+// off in order, parsed once, de-duplicated and dispatched to the engine.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/engine.hpp"
+#include "input/input.hpp"
+
+namespace trailhound::pipeline {
+
+struct scan_options {
+  std::vector<std::string> paths;
+  input::limits limits;
+  int64_t dedup_window_ms = 6 * 3600 * 1000;
+  unsigned loader_threads = 0;  // 0 = one per core beyond the dispatching thread, at least 1
+  size_t max_files_ahead = 8;   // loaded files waiting for dispatch, at most
+  size_t max_reported_problems = 50;  // per kind; the rest only counted
+  bool progress = false;        // a progress line on stderr
+};
+
+struct scan_summary {
+  input::input_counters input;
+  uint64_t records_parsed = 0;     // valid records
+  uint64_t records_malformed = 0;  // split out but unusable (parse errors, missing fields)
+  uint64_t records_duplicate = 0;  // same eventID delivered again
+  uint64_t records_dispatched = 0;
+  std::map<std::string, uint64_t> malformed_by_reason;
+  std::map<std::string, uint64_t> file_problems_by_reason;
+  uint64_t problems_reported = 0;  // lines written through report()
+  uint64_t problems_unreported = 0;
+  double seconds = 0;
+  int64_t first_event_ms = 0;
+  int64_t last_event_ms = 0;
+
+  bool had_input_errors() const noexcept;
+};
+
+// `report` receives one line per problem ("path: record 12 (byte 3456): reason"), capped.
+scan_summary run_scan(const scan_options& opts, engine::engine& eng,
+                      const std::function<void(const std::string&)>& report);
+
+}  // namespace trailhound::pipeline
