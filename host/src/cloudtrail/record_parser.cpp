@@ -319,8 +319,9 @@ bool record_parser::parse(std::string_view raw, th_event& ev, parse_error& err) 
     err = {0, "missing eventTime"};
     return false;
   }
+  // "AWS Internal" is not enough: console actions of humans (root included) carry it too.
   if (equals(ev.identity_type, "AWSService") || ev.invoked_by.len != 0 ||
-      ends_with(ev.source_ip, ".amazonaws.com") || equals(ev.source_ip, "AWS Internal"))
+      ends_with(ev.source_ip, ".amazonaws.com"))
     ev.aws_service_origin = TH_FLAG_TRUE;
   return true;
 }

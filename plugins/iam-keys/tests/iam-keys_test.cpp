@@ -1,0 +1,537 @@
+// SPDX-License-Identifier: Apache-2.0
+// Tests of the iam-keys detector: every rule fires on the real record shape and stays quiet (or
+// lower) on its benign look-alikes.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <trailhound/testing.hpp>
+
+using namespace trailhound::testing;
+
+namespace {
+
+int seq = 0;
+
+// `base` patched with `patch`, at `time`, with a unique eventID (duplicates are dropped).
+std::string at(const std::string& base, const std::string& time, const std::string& patch = "{}") {
+  std::string stamp =
+      R"({"eventTime":")" + time + R"(","eventID":"keys-test-)" + std::to_string(++seq) + R"("})";
+  return merge_json(merge_json(base, patch), stamp);
+}
+
+std::string alice(const std::string& name) { return records::iam_user("iam.amazonaws.com", name); }
+std::string deploy(const std::string& name) {
+  return records::assumed_role("iam.amazonaws.com", name);
+}
+
+std::string create_key_patch(const std::string& user, const std::string& key) {
+  std::string req = user.empty() ? "null" : R"({"userName":")" + user + R"("})";
+  return R"({"requestParameters":)" + req + R"(,"responseElements":{"accessKey":{"accessKeyId":")" +
+         key + R"(","status":"Active","userName":")" + (user.empty() ? "alice" : user) +
+         R"(","createDate":"Nov 20, 2026 10:00:00 AM"}}})";
+}
+
+// A call signed by long-term key `key` of IAM user `user`.
+std::string key_call(const std::string& source, const std::string& name, const std::string& key,
+                     const std::string& user = "carol") {
+  return merge_json(records::iam_user(source, name),
+                    R"({"userIdentity":{"accessKeyId":")" + key + R"(","userName":")" + user +
+                        R"(","arn":"arn:aws:iam::111122223333:user/)" + user +
+                        R"("},"sourceIPAddress":"203.0.113.50"})");
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------------
+// access-key-created-for-other-user
+
+TEST(IamKeys, CreateAccessKeyForOtherUserFires) {
+  harness h(&th_module_entry_v1);
+  h.feed(at(alice("CreateAccessKey"), "2026-11-20T10:00:00Z",
+            create_key_patch("bob", "AKIABOBNEWKEY0000001")));
+  h.finish();
+  ASSERT_EQ(h.count("access-key-created-for-other-user"), 1u);
+  auto f = h.findings("access-key-created-for-other-user")[0];
+  EXPECT_EQ(f.severity, "high");
+  EXPECT_EQ(f.evidence("userName"), "bob");
+  EXPECT_EQ(f.evidence("accessKeyId"), "AKIABOBNEWKEY0000001");
+  EXPECT_EQ(f.evidence("callerArn"), "arn:aws:iam::111122223333:user/alice");
+  EXPECT_EQ(f.evidence("status"), "Active");
+  ASSERT_FALSE(f.mitre.empty());
+  EXPECT_EQ(f.mitre[0], "T1098.001");
+}
+
+TEST(IamKeys, OwnKeyRotationNeverFires) {
+  harness h(&th_module_entry_v1);
+  // without userName: the caller's own key
+  h.feed(at(alice("CreateAccessKey"), "2026-11-20T10:00:00Z",
+            create_key_patch("", "AKIAALICENEWKEY00001")));
+  // with its own userName
+  h.feed(at(alice("CreateAccessKey"), "2026-11-20T10:01:00Z",
+            create_key_patch("alice", "AKIAALICENEWKEY00002")));
+  h.feed(at(alice("UpdateAccessKey"), "2026-11-20T10:02:00Z",
+            R"({"requestParameters":{"accessKeyId":"AKIAEXAMPLEALICE0001","status":"Inactive"}})"));
+  h.feed(at(alice("DeleteAccessKey"), "2026-11-20T10:03:00Z",
+            R"({"requestParameters":{"accessKeyId":"AKIAEXAMPLEALICE0001"}})"));
+  h.finish();
+  EXPECT_TRUE(h.findings().empty());
+}
+
+TEST(IamKeys, AssumedRoleCreatingKeyForUserFires) {
+  harness h(&th_module_entry_v1);
+  h.feed(at(deploy("CreateAccessKey"), "2026-11-20T10:00:00Z",
+            create_key_patch("svc-backup", "AKIASVCNEWKEY0000001")));
+  h.finish();
+  ASSERT_EQ(h.count("access-key-created-for-other-user"), 1u);
+  auto f = h.findings("access-key-created-for-other-user")[0];
+  EXPECT_EQ(f.severity, "high");
+  EXPECT_EQ(f.evidence("sessionIssuerArn"), "arn:aws:iam::111122223333:role/Deploy");
+  EXPECT_EQ(f.evidence("userName"), "svc-backup");
+}
+
+TEST(IamKeys, RotationByAutomationIsLow) {
+  harness h(&th_module_entry_v1);
+  // new key for bob, then bob's old key deleted by the same rotation job
+  h.feed(at(deploy("CreateAccessKey"), "2026-11-20T10:00:00Z",
+            create_key_patch("bob", "AKIABOBNEWKEY0000001")));
+  h.feed(at(deploy("DeleteAccessKey"), "2026-11-20T10:02:00Z",
+            R"({"requestParameters":{"userName":"bob","accessKeyId":"AKIABOBOLDKEY0000001"}})"));
+  // old key of carol deactivated first, then the new one created
+  h.feed(at(deploy("UpdateAccessKey"), "2026-11-20T10:05:00Z",
+            R"({"requestParameters":{"userName":"carol","accessKeyId":"AKIACAROLOLD00000001",
+                "status":"Inactive"}})"));
+  h.feed(at(deploy("CreateAccessKey"), "2026-11-20T10:06:00Z",
+            create_key_patch("carol", "AKIACAROLNEW00000001")));
+  h.finish();
+  auto fs = h.findings("access-key-created-for-other-user");
+  ASSERT_EQ(fs.size(), 2u);
+  for (auto& f : fs) {
+    EXPECT_EQ(f.severity, "low");
+    EXPECT_EQ(f.evidence("rotation"), "true");
+    EXPECT_EQ(f.event_ids.size(), 2u);
+    if (f.evidence("userName") == "bob") {
+      EXPECT_EQ(f.evidence("retiredAccessKeyId"), "AKIABOBOLDKEY0000001");
+      EXPECT_EQ(f.evidence("retiredBy"), "DeleteAccessKey");
+    } else {
+      EXPECT_EQ(f.evidence("userName"), "carol");
+      EXPECT_EQ(f.evidence("retiredBy"), "UpdateAccessKey");
+    }
+  }
+  EXPECT_EQ(h.count("access-key-reactivated"), 0u);
+}
+
+TEST(IamKeys, RetirementOfAnotherUserIsNotRotation) {
+  harness h(&th_module_entry_v1);
+  h.feed(at(deploy("CreateAccessKey"), "2026-11-20T10:00:00Z",
+            create_key_patch("bob", "AKIABOBNEWKEY0000001")));
+  h.feed(at(deploy("DeleteAccessKey"), "2026-11-20T10:02:00Z",
+            R"({"requestParameters":{"userName":"dave","accessKeyId":"AKIADAVEOLDKEY000001"}})"));
+  // bob's old key removed, but long after the grace period
+  h.feed(at(deploy("DeleteAccessKey"), "2026-11-20T11:00:00Z",
+            R"({"requestParameters":{"userName":"bob","accessKeyId":"AKIABOBOLDKEY0000001"}})"));
+  h.finish();
+  ASSERT_EQ(h.count("access-key-created-for-other-user"), 1u);
+  EXPECT_EQ(h.findings("access-key-created-for-other-user")[0].severity, "high");
+  EXPECT_EQ(h.findings("access-key-created-for-other-user")[0].evidence("rotation"), "");
+}
+
+TEST(IamKeys, AdminAndBreakGlassPrincipalsLower) {
+  harness h(&th_module_entry_v1);
+  h.config(R"(admin_principals = ["arn:aws:iam::111122223333:role/Deploy"]
+break_glass_principals = ["arn:aws:iam::111122223333:user/alice"])");
+  h.feed(at(deploy("CreateAccessKey"), "2026-11-20T10:00:00Z",
+            create_key_patch("bob", "AKIABOBNEWKEY0000001")));
+  h.feed(at(alice("CreateAccessKey"), "2026-11-20T10:01:00Z",
+            create_key_patch("carol", "AKIACAROLNEW00000001")));
+  h.finish();
+  auto fs = h.findings("access-key-created-for-other-user");
+  ASSERT_EQ(fs.size(), 2u);
+  EXPECT_EQ(fs[0].severity, "medium");
+  EXPECT_EQ(fs[0].evidence("adminPrincipal"), "true");
+  EXPECT_EQ(fs[1].severity, "medium");
+  EXPECT_EQ(fs[1].evidence("breakGlass"), "true");
+}
+
+TEST(IamKeys, FailedOrServiceKeyCreationIgnored) {
+  harness h(&th_module_entry_v1);
+  h.feed(at(alice("CreateAccessKey"), "2026-11-20T10:00:00Z",
+            merge_json(create_key_patch("bob", "AKIABOBNEWKEY0000001"),
+                       R"({"responseElements":null,"errorCode":"AccessDenied",
+                           "errorMessage":"not authorized"})")));
+  h.feed(at(records::aws_service("iam.amazonaws.com", "CreateAccessKey"), "2026-11-20T10:01:00Z",
+            create_key_patch("bob", "AKIABOBNEWKEY0000002")));
+  h.finish();
+  EXPECT_TRUE(h.findings().empty());
+}
+
+// ------------------------------------------------------------------------------------------
+// access-key-created-for-root
+
+TEST(IamKeys, RootCreatingOwnKey) {
+  harness h(&th_module_entry_v1);
+  h.config(R"([detectors.iam-keys.params]
+root_keys = true)");
+  h.feed(at(records::root("iam.amazonaws.com", "CreateAccessKey"), "2026-11-20T10:00:00Z",
+            R"({"responseElements":{"accessKey":{"accessKeyId":"AKIAROOTNEWKEY000001",
+                "status":"Active"}}})"));
+  // root creating a key for an IAM user is "for another user", not a root key
+  h.feed(at(records::root("iam.amazonaws.com", "CreateAccessKey"), "2026-11-20T10:01:00Z",
+            create_key_patch("bob", "AKIABOBNEWKEY0000001")));
+  h.finish();
+  ASSERT_EQ(h.count("access-key-created-for-root"), 1u);
+  auto f = h.findings("access-key-created-for-root")[0];
+  EXPECT_EQ(f.severity, "high");
+  EXPECT_EQ(f.evidence("accessKeyId"), "AKIAROOTNEWKEY000001");
+  EXPECT_EQ(f.evidence("callerArn"), "arn:aws:iam::111122223333:root");
+  ASSERT_EQ(h.count("access-key-created-for-other-user"), 1u);
+  EXPECT_EQ(h.findings("access-key-created-for-other-user")[0].evidence("userName"), "bob");
+}
+
+TEST(IamKeys, RootKeyIsLeftToRootAccountDetectorByDefault) {
+  harness h(&th_module_entry_v1);
+  h.feed(at(records::root("iam.amazonaws.com", "CreateAccessKey"), "2026-11-20T10:00:00Z",
+            R"({"responseElements":{"accessKey":{"accessKeyId":"AKIAROOTNEWKEY000001"}}})"));
+  h.finish();
+  EXPECT_EQ(h.count("access-key-created-for-root"), 0u);
+}
+
+// ------------------------------------------------------------------------------------------
+// access-key-reactivated
+
+TEST(IamKeys, KeyOfOtherUserReactivated) {
+  harness h(&th_module_entry_v1);
+  h.feed(at(alice("UpdateAccessKey"), "2026-11-20T10:00:00Z",
+            R"({"requestParameters":{"userName":"bob","accessKeyId":"AKIABOBOLDKEY0000001",
+                "status":"Active"}})"));
+  h.finish();
+  ASSERT_EQ(h.count("access-key-reactivated"), 1u);
+  auto f = h.findings("access-key-reactivated")[0];
+  EXPECT_EQ(f.severity, "medium");
+  EXPECT_EQ(f.evidence("userName"), "bob");
+  EXPECT_EQ(f.evidence("accessKeyId"), "AKIABOBOLDKEY0000001");
+  EXPECT_EQ(f.evidence("status"), "Active");
+  EXPECT_EQ(f.evidence("ownKey"), "false");
+}
+
+TEST(IamKeys, OwnKeyReactivatedIsLowAndRootKeyHigh) {
+  harness h(&th_module_entry_v1);
+  h.feed(at(alice("UpdateAccessKey"), "2026-11-20T10:00:00Z",
+            R"({"requestParameters":{"accessKeyId":"AKIAALICEOLD00000001","status":"Active"}})"));
+  h.feed(at(records::root("iam.amazonaws.com", "UpdateAccessKey"), "2026-11-20T10:01:00Z",
+            R"({"requestParameters":{"accessKeyId":"AKIAROOTOLD000000001","status":"Active"}})"));
+  h.finish();
+  auto fs = h.findings("access-key-reactivated");
+  ASSERT_EQ(fs.size(), 2u);
+  EXPECT_EQ(fs[0].severity, "low");
+  EXPECT_EQ(fs[0].evidence("ownKey"), "true");
+  EXPECT_EQ(fs[1].severity, "high");
+  EXPECT_EQ(fs[1].evidence("rootKey"), "true");
+}
+
+TEST(IamKeys, DeactivationAndFailedReactivationIgnored) {
+  harness h(&th_module_entry_v1);
+  h.feed(at(alice("UpdateAccessKey"), "2026-11-20T10:00:00Z",
+            R"({"requestParameters":{"userName":"bob","accessKeyId":"AKIABOBOLDKEY0000001",
+                "status":"Inactive"}})"));
+  h.feed(at(alice("UpdateAccessKey"), "2026-11-20T10:01:00Z",
+            R"({"requestParameters":{"userName":"bob","accessKeyId":"AKIABOBOLDKEY0000001",
+                "status":"Active"},"errorCode":"AccessDenied","errorMessage":"denied"})"));
+  h.finish();
+  EXPECT_TRUE(h.findings().empty());
+}
+
+// ------------------------------------------------------------------------------------------
+// access-key-enumeration
+
+namespace {
+std::string list_keys(const std::string& user, const std::string& time) {
+  std::string req = user.empty() ? "null" : R"({"userName":")" + user + R"("})";
+  return at(deploy("ListAccessKeys"), time, R"({"readOnly":true,"requestParameters":)" + req + "}");
+}
+// 2026-11-20T10:00:00Z plus `minute` minutes and `second` seconds.
+std::string t(int minute, int second = 0) {
+  int total = minute * 60 + second;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "2026-11-20T%02d:%02d:%02dZ", 10 + total / 3600, total / 60 % 60,
+                total % 60);
+  return buf;
+}
+}  // namespace
+
+TEST(IamKeys, ListAccessKeysAcrossManyUsersFiresOnce) {
+  harness h(&th_module_entry_v1);
+  for (int i = 0; i < 25; ++i) h.feed(list_keys("user" + std::to_string(i), t(0, i * 10)));
+  h.finish();
+  ASSERT_EQ(h.count("access-key-enumeration"), 1u);
+  auto f = h.findings("access-key-enumeration")[0];
+  EXPECT_EQ(f.severity, "medium");
+  EXPECT_EQ(f.evidence("distinctUsers"), "10");
+  EXPECT_EQ(f.event_ids.size(), 10u);
+  EXPECT_EQ(f.evidence("sessionIssuerArn"), "arn:aws:iam::111122223333:role/Deploy");
+  EXPECT_EQ(f.evidence("callerArn").rfind("arn:aws:sts::111122223333:assumed-role/Deploy/", 0), 0u);
+  EXPECT_EQ(f.mitre[0], "T1087.004");
+}
+
+TEST(IamKeys, FewUsersOrSlowListingDoesNotFire) {
+  harness h(&th_module_entry_v1);
+  for (int i = 0; i < 9; ++i) h.feed(list_keys("user" + std::to_string(i), t(0, i * 5)));
+  for (int i = 0; i < 20; ++i) h.feed(list_keys("", t(1, i)));  // own keys, repeatedly
+  // a daily hygiene job that lists one user every two minutes
+  for (int i = 0; i < 12; ++i) h.feed(list_keys("slow" + std::to_string(i), t(60 + 2 * i)));
+  h.finish();
+  EXPECT_EQ(h.count("access-key-enumeration"), 0u);
+}
+
+TEST(IamKeys, EnumerationThresholdIsTunableAndFiresAgainInNewEpisode) {
+  harness h(&th_module_entry_v1);
+  h.config(R"([detectors.iam-keys.params]
+enumeration_threshold = 3
+enumeration_window = "5m")");
+  for (int i = 0; i < 4; ++i) h.feed(list_keys("a" + std::to_string(i), t(0, i)));
+  for (int i = 0; i < 4; ++i) h.feed(list_keys("b" + std::to_string(i), t(30, i)));
+  h.finish();
+  EXPECT_EQ(h.count("access-key-enumeration"), 2u);
+}
+
+TEST(IamKeys, ConsoleUserListIsLow) {
+  harness h(&th_module_entry_v1);
+  for (int i = 0; i < 12; ++i)
+    h.feed(at(deploy("ListAccessKeys"), t(0, i), R"({"readOnly":true,"requestParameters":{
+        "userName":"u)" + std::to_string(i) + R"("},"sourceIPAddress":"198.51.100.99",
+        "userAgent":"AWS Internal","userIdentity":{"sessionCredentialFromConsole":"true"}})"));
+  h.finish();
+  ASSERT_EQ(h.count("access-key-enumeration"), 1u);
+  EXPECT_EQ(h.findings("access-key-enumeration")[0].severity, "low");
+  EXPECT_EQ(h.findings("access-key-enumeration")[0].evidence("consoleSession"), "true");
+}
+
+TEST(IamKeys, DeniedEnumerationStillCounts) {
+  harness h(&th_module_entry_v1);
+  for (int i = 0; i < 10; ++i)
+    h.feed(at(alice("ListAccessKeys"), t(0, i),
+              R"({"requestParameters":{"userName":"v)" + std::to_string(i) +
+                  R"("},"errorCode":"AccessDenied","errorMessage":"denied"})"));
+  h.finish();
+  ASSERT_EQ(h.count("access-key-enumeration"), 1u);
+  EXPECT_EQ(h.findings("access-key-enumeration")[0].evidence("failedCalls"), "10");
+}
+
+// ------------------------------------------------------------------------------------------
+// backdoor-user-chain
+
+TEST(IamKeys, KeyThenNewUserIsBackdoorChain) {
+  harness h(&th_module_entry_v1);
+  h.feed(at(alice("CreateAccessKey"), "2026-11-20T10:00:00Z",
+            create_key_patch("", "AKIAALICENEWKEY00001")));
+  h.feed(at(alice("CreateUser"), "2026-11-20T10:10:00Z",
+            R"({"requestParameters":{"userName":"support-sync"}})"));
+  h.feed(at(alice("AttachUserPolicy"), "2026-11-20T10:11:00Z",
+            R"({"requestParameters":{"userName":"support-sync",
+                "policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"}})"));
+  h.finish();
+  ASSERT_EQ(h.count("backdoor-user-chain"), 1u);  // one per key creation
+  auto f = h.findings("backdoor-user-chain")[0];
+  EXPECT_EQ(f.severity, "high");
+  ASSERT_EQ(f.event_names.size(), 2u);
+  EXPECT_EQ(f.event_names[0], "CreateAccessKey");
+  EXPECT_EQ(f.event_names[1], "CreateUser");
+  EXPECT_EQ(f.evidence("followUpEvent"), "CreateUser");
+  EXPECT_EQ(f.evidence("userName"), "support-sync");
+  EXPECT_EQ(f.evidence("secondsBetween"), "600");
+  EXPECT_NE(f.evidence("createAccessKey").find("AKIAALICENEWKEY00001"), std::string::npos);
+  EXPECT_EQ(f.first_seen, "2026-11-20T10:00:00Z");
+  EXPECT_EQ(f.last_seen, "2026-11-20T10:10:00Z");
+}
+
+TEST(IamKeys, KeyThenAdminPolicyIsCritical) {
+  harness h(&th_module_entry_v1);
+  h.feed(at(deploy("CreateAccessKey"), "2026-11-20T10:00:00Z",
+            create_key_patch("bob", "AKIABOBNEWKEY0000001")));
+  h.feed(at(deploy("AttachUserPolicy"), "2026-11-20T10:03:00Z",
+            R"({"requestParameters":{"userName":"bob",
+                "policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"}})"));
+  h.finish();
+  ASSERT_EQ(h.count("backdoor-user-chain"), 1u);
+  auto f = h.findings("backdoor-user-chain")[0];
+  EXPECT_EQ(f.severity, "critical");
+  EXPECT_EQ(f.evidence("policyArn"), "arn:aws:iam::aws:policy/AdministratorAccess");
+  EXPECT_EQ(f.evidence("adminPolicy"), "true");
+}
+
+TEST(IamKeys, ChainLookalikesDoNotFire) {
+  harness h(&th_module_entry_v1);
+  // onboarding order: user, login profile, then its key
+  h.feed(at(alice("CreateUser"), "2026-11-20T10:00:00Z",
+            R"({"requestParameters":{"userName":"newhire"}})"));
+  h.feed(at(alice("CreateLoginProfile"), "2026-11-20T10:01:00Z",
+            R"({"requestParameters":{"userName":"newhire","passwordResetRequired":true}})"));
+  h.feed(at(alice("CreateAccessKey"), "2026-11-20T10:02:00Z",
+            create_key_patch("newhire", "AKIANEWHIRE000000001")));
+  // another principal creates a user
+  h.feed(at(deploy("CreateUser"), "2026-11-20T10:05:00Z",
+            R"({"requestParameters":{"userName":"other"}})"));
+  // the key creator acts again, but long after the window
+  h.feed(at(alice("PutUserPolicy"), "2026-11-20T12:00:00Z",
+            R"({"requestParameters":{"userName":"newhire","policyName":"inline"}})"));
+  h.finish();
+  EXPECT_EQ(h.count("backdoor-user-chain"), 0u);
+}
+
+TEST(IamKeys, ChainByAdminPrincipalIsLower) {
+  harness h(&th_module_entry_v1);
+  h.config(R"(admin_principals = ["arn:aws:iam::111122223333:role/Deploy"])");
+  h.feed(at(deploy("CreateAccessKey"), "2026-11-20T10:00:00Z",
+            create_key_patch("bob", "AKIABOBNEWKEY0000001")));
+  h.feed(at(deploy("CreateLoginProfile"), "2026-11-20T10:03:00Z",
+            R"({"requestParameters":{"userName":"bob"}})"));
+  h.finish();
+  ASSERT_EQ(h.count("backdoor-user-chain"), 1u);
+  EXPECT_EQ(h.findings("backdoor-user-chain")[0].severity, "medium");
+}
+
+// ------------------------------------------------------------------------------------------
+// new-key-first-call-whoami
+
+namespace {
+// Starts the input (warm-up clock) with a known key.
+void start_input(harness& h) {
+  h.feed(at(key_call("s3.amazonaws.com", "ListBuckets", "AKIAKNOWNKEY00000001", "alice"),
+            "2026-11-20T00:00:00Z"));
+}
+}  // namespace
+
+TEST(IamKeys, UnknownKeyStartingWithWhoamiAfterWarmup) {
+  harness h(&th_module_entry_v1);
+  start_input(h);
+  h.feed(at(key_call("sts.amazonaws.com", "GetCallerIdentity", "AKIASTOLENKEY0000001"),
+            "2026-11-21T03:00:00Z"));
+  h.feed(at(key_call("iam.amazonaws.com", "ListUsers", "AKIASTOLENKEY0000001"),
+            "2026-11-21T03:01:00Z"));
+  h.finish();
+  ASSERT_EQ(h.count("new-key-first-call-whoami"), 1u);
+  auto f = h.findings("new-key-first-call-whoami")[0];
+  EXPECT_EQ(f.severity, "medium");
+  EXPECT_EQ(f.evidence("accessKeyId"), "AKIASTOLENKEY0000001");
+  EXPECT_EQ(f.evidence("eventName"), "GetCallerIdentity");
+  EXPECT_EQ(f.evidence("principalArn"), "arn:aws:iam::111122223333:user/carol");
+  EXPECT_EQ(f.evidence("sourceIPAddress"), "203.0.113.50");
+}
+
+TEST(IamKeys, GetSessionTokenAsFirstCallAlsoFires) {
+  harness h(&th_module_entry_v1);
+  start_input(h);
+  h.feed(at(key_call("sts.amazonaws.com", "GetSessionToken", "AKIASTOLENKEY0000002"),
+            "2026-11-21T03:00:00Z"));
+  h.finish();
+  EXPECT_EQ(h.count("new-key-first-call-whoami"), 1u);
+}
+
+TEST(IamKeys, WhoamiLookalikesDoNotFire) {
+  harness h(&th_module_entry_v1);
+  start_input(h);
+  // during warm-up everything is new
+  h.feed(at(key_call("sts.amazonaws.com", "GetCallerIdentity", "AKIAWARMUPKEY0000001"),
+            "2026-11-20T05:00:00Z"));
+  // a key whose first call is something else, later whoami
+  h.feed(at(key_call("s3.amazonaws.com", "ListBuckets", "AKIAOTHERKEY00000001"),
+            "2026-11-21T03:00:00Z"));
+  h.feed(at(key_call("sts.amazonaws.com", "GetCallerIdentity", "AKIAOTHERKEY00000001"),
+            "2026-11-21T03:01:00Z"));
+  // a known key calling whoami again
+  h.feed(at(key_call("sts.amazonaws.com", "GetCallerIdentity", "AKIAKNOWNKEY00000001", "alice"),
+            "2026-11-21T04:00:00Z"));
+  // temporary credentials are not long-term keys
+  h.feed(at(key_call("sts.amazonaws.com", "GetCallerIdentity", "ASIATEMPKEY000000001"),
+            "2026-11-21T05:00:00Z"));
+  h.finish();
+  EXPECT_EQ(h.count("new-key-first-call-whoami"), 0u);
+}
+
+TEST(IamKeys, FreshlyRotatedOwnKeyTestedWithWhoamiIsBenign) {
+  harness h(&th_module_entry_v1);
+  start_input(h);
+  h.feed(at(alice("CreateAccessKey"), "2026-11-21T03:00:00Z",
+            create_key_patch("", "AKIAALICENEWKEY00001")));
+  h.feed(at(key_call("sts.amazonaws.com", "GetCallerIdentity", "AKIAALICENEWKEY00001", "alice"),
+            "2026-11-21T03:02:00Z"));
+  h.finish();
+  EXPECT_EQ(h.count("new-key-first-call-whoami"), 0u);
+}
+
+TEST(IamKeys, KeyMadeForOtherUserThenWhoamiIsHigh) {
+  harness h(&th_module_entry_v1);
+  start_input(h);
+  h.feed(at(alice("CreateAccessKey"), "2026-11-21T03:00:00Z",
+            create_key_patch("bob", "AKIABOBNEWKEY0000001")));
+  h.feed(at(key_call("sts.amazonaws.com", "GetCallerIdentity", "AKIABOBNEWKEY0000001", "bob"),
+            "2026-11-21T03:05:00Z"));
+  h.finish();
+  ASSERT_EQ(h.count("new-key-first-call-whoami"), 1u);
+  auto f = h.findings("new-key-first-call-whoami")[0];
+  EXPECT_EQ(f.severity, "high");
+  EXPECT_EQ(f.evidence("createdBy"), "arn:aws:iam::111122223333:user/alice");
+  EXPECT_EQ(f.evidence("keyOwner"), "bob");
+}
+
+TEST(IamKeys, TerraformOrTrustedSourceWhoamiIsLow) {
+  harness h(&th_module_entry_v1);
+  h.config(R"(trusted_cidrs = ["10.0.0.0/8"])");
+  start_input(h);
+  h.feed(at(
+      key_call("sts.amazonaws.com", "GetCallerIdentity", "AKIATFKEY00000000001"),
+      "2026-11-21T03:00:00Z",
+      R"({"userAgent":"APN/1.0 HashiCorp/1.0 Terraform/1.9.8 (+https://www.terraform.io) terraform-provider-aws/5.70.0"})"));
+  h.feed(at(key_call("sts.amazonaws.com", "GetCallerIdentity", "AKIAOFFICEKEY0000001"),
+            "2026-11-21T03:00:00Z", R"({"sourceIPAddress":"10.20.30.40"})"));
+  h.finish();
+  auto fs = h.findings("new-key-first-call-whoami");
+  ASSERT_EQ(fs.size(), 2u);
+  EXPECT_EQ(fs[0].severity, "low");
+  EXPECT_EQ(fs[0].evidence("iacUserAgent"), "true");
+  EXPECT_EQ(fs[1].severity, "low");
+  EXPECT_EQ(fs[1].evidence("trustedSource"), "true");
+}
+
+TEST(IamKeys, FirstUseDetectionCanBeDisabledAndWarmupTuned) {
+  {
+    harness h(&th_module_entry_v1);
+    h.config(R"([detectors.iam-keys.params]
+first_use_detection = false)");
+    start_input(h);
+    h.feed(at(key_call("sts.amazonaws.com", "GetCallerIdentity", "AKIASTOLENKEY0000001"),
+              "2026-11-21T03:00:00Z"));
+    h.finish();
+    EXPECT_EQ(h.count("new-key-first-call-whoami"), 0u);
+  }
+  {
+    harness h(&th_module_entry_v1);
+    h.config(R"([detectors.iam-keys.params]
+first_use_warmup = "1h")");
+    start_input(h);
+    h.feed(at(key_call("sts.amazonaws.com", "GetCallerIdentity", "AKIASTOLENKEY0000001"),
+              "2026-11-20T02:00:00Z"));
+    h.finish();
+    EXPECT_EQ(h.count("new-key-first-call-whoami"), 1u);
+  }
+}
+
+TEST(IamKeys, SeenKeysAreBounded) {
+  harness h(&th_module_entry_v1);
+  h.config(R"([detectors.iam-keys.params]
+seen_keys_cap = 1000
+first_use_warmup = 0)");
+  // no reporting during the first second: the input starts with the old key
+  h.feed(at(key_call("s3.amazonaws.com", "ListBuckets", "AKIAOLDKEY0000000000"),
+            "2026-11-20T00:00:00Z"));
+  for (int i = 0; i < 1000; ++i) {
+    char key[32];
+    std::snprintf(key, sizeof key, "AKIAFILL%012d", i);
+    h.feed(at(key_call("s3.amazonaws.com", "ListBuckets", key), "2026-11-20T01:00:00Z"));
+  }
+  // the least recently used key was forgotten: it counts as new again
+  h.feed(at(key_call("sts.amazonaws.com", "GetCallerIdentity", "AKIAOLDKEY0000000000"),
+            "2026-11-20T02:00:00Z"));
+  h.finish();
+  EXPECT_EQ(h.count("new-key-first-call-whoami"), 1u);
+  EXPECT_TRUE(h.errors().empty());
+}
