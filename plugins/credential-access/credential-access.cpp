@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: Apache-2.0
+// Credential harvesting from cloud secret stores: one principal reading many distinct Secrets
+// Manager secrets or decrypted SSM parameters in a short window, and EC2 Windows password data.
+#include <algorithm>
+#include <cctype>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <trailhound/sdk.hpp>
+#include <unordered_map>
+#include <vector>
+
+namespace {
+using namespace trailhound::sdk;
+
+constexpr size_t MAX_EVIDENCE_EVENTS = 50;
+constexpr size_t MAX_EVIDENCE_ITEMS = 100;
+
+// ------------------------------------------------------------------------------------------
+// Identifier normalisation
+// ------------------------------------------------------------------------------------------
+// True when an AWS service acted on its own (skipped). "AWS Internal" as source address with a
+// human identity and no invokedBy is the console acting for that human: kept.
+bool service_actor(const event& e) {
+  if (!e.aws_service()) return false;
+  std::string_view t = e.identity_type();
+  bool human = t == "IAMUser" || t == "AssumedRole" || t == "Root" || t == "FederatedUser" ||
+               t == "IdentityCenterUser";
+  return !(human && e.invoked_by().empty() && e.source_ip() == "AWS Internal");
+}
+
+bool alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+
+// "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db-AbCdEf" -> "prod/db"; a name is
+// kept as is, so the same secret read by name and by ARN counts once.
+std::string normalize_secret(std::string_view id) {
+  constexpr std::string_view marker = ":secret:";
+  size_t p = id.find(marker);
+  if (id.substr(0, 4) == "arn:" && p != std::string_view::npos) {
+    id.remove_prefix(p + marker.size());
+    // The ARN carries a random six-character suffix "-XXXXXX".
+    if (id.size() > 7 && id[id.size() - 7] == '-' && std::all_of(id.end() - 6, id.end(), alnum))
+      id.remove_suffix(7);
+  }
+  return std::string(id);
+}
+
+// "arn:aws:ssm:us-east-1:111122223333:parameter/app/db" -> "/app/db"; "name:3" -> "name".
+std::string normalize_parameter(std::string_view name) {
+  constexpr std::string_view marker = ":parameter";
+  size_t p = name.find(marker);
+  if (name.substr(0, 4) == "arn:" && p != std::string_view::npos) {
+    name.remove_prefix(p + marker.size());
+  }
+  size_t colon = name.rfind(':');
+  if (colon != std::string_view::npos && colon + 1 < name.size() &&
+      std::all_of(name.begin() + colon + 1, name.end(), alnum))
+    name = name.substr(0, colon);  // version or label selector
+  std::string out(name);
+  if (!out.empty() && out[0] != '/' && out.find('/') != std::string::npos) out.insert(0, "/");
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------
+// Distinct items per key in a sliding window of event time, with one alert per window.
+// ------------------------------------------------------------------------------------------
+struct window_state {
+  std::unordered_map<std::string, int64_t> items;  // item -> last time seen (ms)
+  struct ev_ref {
+    int64_t t;
+    std::string id, name;
+  };
+  std::deque<ev_ref> events;
+  int64_t max_ms = 0;
+  int64_t cooldown_until = 0;
+  int64_t last_prune_ms = 0;
+  int64_t last_list_ms = -1;  // last ListSecrets/DescribeParameters by this principal
+  std::string account, region, source_ip, user_agent;
+  std::vector<std::string> source_ips;
+  int64_t total_calls = 0;
+};
+
+class distinct_window {
+ public:
+  distinct_window(int64_t window_ms, size_t max_keys)
+      : window_ms_(window_ms), max_keys_(max_keys) {}
+
+  // Returns the state of `key`, created when absent (nullptr when the table is full).
+  window_state* get(const std::string& key, int64_t now) {
+    auto it = map_.find(key);
+    if (it != map_.end()) return &it->second;
+    if (map_.size() >= max_keys_) evict(now);
+    if (map_.size() >= max_keys_) return nullptr;
+    return &map_[key];
+  }
+  window_state* find(const std::string& key) {
+    auto it = map_.find(key);
+    return it == map_.end() ? nullptr : &it->second;
+  }
+  // Adds `item` seen at `t`; returns false when the event is too old to matter.
+  bool add(window_state& s, std::string_view item, const event& e) {
+    int64_t t = e.time_ms();
+    int64_t now = std::max(s.max_ms, t);
+    if (t < now - window_ms_) return false;
+    s.max_ms = now;
+    // Full pruning is O(items): do it every eighth of a window, and exactly before decisions
+    // (live()).
+    if (now - s.last_prune_ms >= window_ms_ / 8) prune(s, now);
+    while (!s.events.empty() && s.events.front().t < now - window_ms_) s.events.pop_front();
+    auto it = s.items.find(std::string(item));
+    if (it == s.items.end())
+      s.items.emplace(std::string(item), t);
+    else if (t > it->second)
+      it->second = t;
+    if (s.events.size() < MAX_EVIDENCE_EVENTS * 4 &&
+        (s.events.empty() || s.events.back().id != e.id()))
+      s.events.push_back({t, std::string(e.id()), std::string(e.name())});
+    s.account = std::string(e.recipient_account());
+    s.region = std::string(e.region());
+    s.source_ip = std::string(e.source_ip());
+    s.user_agent = std::string(e.user_agent());
+    if (s.source_ips.size() < 10 &&
+        std::find(s.source_ips.begin(), s.source_ips.end(), e.source_ip()) == s.source_ips.end())
+      s.source_ips.emplace_back(e.source_ip());
+    ++s.total_calls;
+    return true;
+  }
+  bool crossed(window_state& s, size_t threshold) const {
+    return s.items.size() >= threshold && s.max_ms >= s.cooldown_until && live(s) >= threshold;
+  }
+  // After an alert: start a fresh window; the next alert needs `threshold` new items.
+  void reset_after_alert(window_state& s) const {
+    s.cooldown_until = s.max_ms + window_ms_;
+    s.items.clear();
+    s.events.clear();
+    s.source_ips.clear();
+    s.total_calls = 0;
+  }
+  void evict(int64_t now) {
+    for (auto it = map_.begin(); it != map_.end();) {
+      if (it->second.max_ms < now - window_ms_ && it->second.cooldown_until < now)
+        it = map_.erase(it);
+      else
+        ++it;
+    }
+  }
+  int64_t window_ms() const { return window_ms_; }
+  // Distinct items within the window ending at the latest event of `s` (exact).
+  size_t live(window_state& s) const {
+    prune(s, s.max_ms);
+    return s.items.size();
+  }
+
+ private:
+  void prune(window_state& s, int64_t now) const {
+    s.last_prune_ms = now;
+    int64_t horizon = now - window_ms_;
+    for (auto it = s.items.begin(); it != s.items.end();) {
+      if (it->second < horizon)
+        it = s.items.erase(it);
+      else
+        ++it;
+    }
+    while (!s.events.empty() && s.events.front().t < horizon) s.events.pop_front();
+  }
+  int64_t window_ms_;
+  size_t max_keys_;
+  std::unordered_map<std::string, window_state> map_;
+};
+
+// ------------------------------------------------------------------------------------------
+// The detector
+// ------------------------------------------------------------------------------------------
+class credential_access final : public detector {
+ public:
+  static const detector_info& info() {
+    static const detector_info i{
+        "credential-access",
+        "1.0.0",
+        "Credential access in cloud secret stores",
+        "Bulk reads of Secrets Manager secrets and decrypted SSM SecureString parameters by one "
+        "principal (counted as DISTINCT secrets, so an application re-reading its own secret "
+        "never fires), and retrieval of EC2 Windows administrator passwords.",
+        {{"secretsmanager.amazonaws.com", "GetSecretValue"},
+         {"secretsmanager.amazonaws.com", "BatchGetSecretValue"},
+         {"secretsmanager.amazonaws.com", "ListSecrets"},
+         {"ssm.amazonaws.com", "GetParameter"},
+         {"ssm.amazonaws.com", "GetParameters"},
+         {"ssm.amazonaws.com", "GetParametersByPath"},
+         {"ssm.amazonaws.com", "DescribeParameters"},
+         {"ec2.amazonaws.com", "GetPasswordData"}},
+        {{"secrets_threshold", TH_PARAM_INT, "10",
+          "Distinct Secrets Manager secrets read by one principal within `window` to alert", true,
+          2, 100000},
+         {"ssm_threshold", TH_PARAM_INT, "20",
+          "Distinct SSM parameters (or paths) read with decryption by one principal within "
+          "`window` to alert",
+          true, 2, 100000},
+         {"password_data_threshold", TH_PARAM_INT, "3",
+          "Distinct EC2 instances whose Windows password one principal retrieves within "
+          "`window` for the bulk rule",
+          true, 2, 100000},
+         {"window", TH_PARAM_DURATION, "\"10m\"", "Sliding window of event time", true, 60, 86400},
+         {"max_principals", TH_PARAM_INT, "50000", "Principals tracked at once (memory bound)",
+          true, 100, 10000000}},
+        {{"secrets-bulk-retrieval", severity::high,
+          "Many distinct secrets read from Secrets Manager by one principal", "T1555.006",
+          "GetSecretValue/BatchGetSecretValue of at least secrets_threshold distinct secrets "
+          "by one principal within the window."},
+         {"ssm-secure-parameter-bulk-retrieval", severity::medium,
+          "Many SSM parameters read with decryption by one principal", "T1555.006,T1552",
+          "GetParameter/GetParameters/GetParametersByPath with withDecryption=true for at "
+          "least ssm_threshold distinct parameter names or paths within the window."},
+         {"ec2-password-data-retrieved", severity::low,
+          "EC2 Windows administrator password retrieved", "T1552",
+          "GetPasswordData by a human or key (not an AWS service); once per principal and "
+          "instance per window."},
+         {"ec2-password-data-bulk", severity::high,
+          "Windows passwords of many EC2 instances retrieved", "T1552",
+          "GetPasswordData for at least password_data_threshold distinct instances by one "
+          "principal within the window."}}};
+    return i;
+  }
+
+  credential_access(const context& ctx, const config& cfg)
+      : detector(ctx),
+        secrets_threshold_(static_cast<size_t>(cfg.get_int("secrets_threshold"))),
+        ssm_threshold_(static_cast<size_t>(cfg.get_int("ssm_threshold"))),
+        pwd_threshold_(static_cast<size_t>(cfg.get_int("password_data_threshold"))),
+        secrets_(cfg.get_duration_ms("window"), static_cast<size_t>(cfg.get_int("max_principals"))),
+        ssm_(cfg.get_duration_ms("window"), static_cast<size_t>(cfg.get_int("max_principals"))),
+        pwd_(cfg.get_duration_ms("window"), static_cast<size_t>(cfg.get_int("max_principals"))),
+        pwd_single_(cfg.get_duration_ms("window"),
+                    static_cast<size_t>(cfg.get_int("max_principals"))) {}
+
+  void on_event(const event& e) override {
+    if (e.failed() || service_actor(e)) return;
+    std::string_view name = e.name();
+    std::string_view src = e.source();
+    if (src == "secretsmanager.amazonaws.com") {
+      if (name == "ListSecrets") return note_listing(secrets_, e);
+      return on_secret_read(e);
+    }
+    if (src == "ssm.amazonaws.com") {
+      if (name == "DescribeParameters") return note_listing(ssm_, e);
+      return on_parameter_read(e);
+    }
+    if (src == "ec2.amazonaws.com" && name == "GetPasswordData") return on_password_data(e);
+  }
+
+  void on_tick(int64_t t) override {
+    secrets_.evict(t);
+    ssm_.evict(t);
+    pwd_.evict(t);
+    pwd_single_.evict(t);
+  }
+
+ private:
+  static std::string key_of(const event& e) {
+    std::string_view p = e.principal_arn();
+    if (p.empty()) p = e.principal_id();
+    if (p.empty()) p = e.access_key_id();
+    return std::string(p);
+  }
+
+  void note_listing(distinct_window& w, const event& e) {
+    std::string key = key_of(e);
+    if (key.empty()) return;
+    if (window_state* s = w.get(key, e.time_ms())) s->last_list_ms = e.time_ms();
+  }
+
+  void on_secret_read(const event& e) {
+    value req = e.request();
+    std::vector<std::string> ids;
+    if (e.name() == "GetSecretValue") {
+      std::string_view id = req["secretId"].str();
+      if (!id.empty()) ids.push_back(normalize_secret(id));
+    } else if (e.name() == "BatchGetSecretValue") {
+      for (const auto& v : req["secretIdList"].elements())
+        if (v.is_string()) ids.push_back(normalize_secret(v.str()));
+      // A filter-based batch names no secret up front: count the filter itself once.
+      if (ids.empty() && req["filters"].exists()) ids.push_back("filters:" + req["filters"].json());
+    }
+    if (ids.empty()) return;
+    track(secrets_, e, ids, secrets_threshold_, "secrets-bulk-retrieval", "secretIds",
+          "distinct Secrets Manager secrets");
+  }
+
+  void on_parameter_read(const event& e) {
+    value req = e.request();
+    if (!req["withDecryption"].as_bool(false)) return;
+    std::vector<std::string> names;
+    std::string_view n = e.name();
+    if (n == "GetParameter") {
+      std::string_view nm = req["name"].str();
+      if (!nm.empty()) names.push_back(normalize_parameter(nm));
+    } else if (n == "GetParameters") {
+      for (const auto& v : req["names"].elements())
+        if (v.is_string()) names.push_back(normalize_parameter(v.str()));
+    } else if (n == "GetParametersByPath") {
+      std::string_view path = req["path"].str();
+      if (!path.empty())
+        names.push_back("path:" + std::string(path) +
+                        (req["recursive"].as_bool(false) ? " (recursive)" : ""));
+    }
+    if (names.empty()) return;
+    track(ssm_, e, names, ssm_threshold_, "ssm-secure-parameter-bulk-retrieval", "parameterNames",
+          "distinct SSM parameters read with decryption");
+  }
+
+  void track(distinct_window& w, const event& e, const std::vector<std::string>& items,
+             size_t threshold, const char* rule, const char* items_key, const char* what) {
+    std::string key = key_of(e);
+    if (key.empty()) return;
+    window_state* s = w.get(key, e.time_ms());
+    if (!s) {
+      ctx().count("principals_dropped");
+      return;
+    }
+    for (auto& it : items)
+      if (!w.add(*s, it, e)) return;
+    if (!w.crossed(*s, threshold)) return;
+    finding f = make_finding(rule, e);
+    f.event_ids.clear();
+    f.event_names.clear();
+    f.first_seen_ms = 0;
+    f.last_seen_ms = 0;
+    size_t n = 0;
+    for (auto& r : s->events) {
+      if (n++ >= MAX_EVIDENCE_EVENTS) break;
+      f.with_event(r.id, r.name, r.t);
+    }
+    if (f.event_ids.empty()) f.with_event(e);
+    std::vector<std::string> list;
+    for (auto& [item, t] : s->items) {
+      if (list.size() >= MAX_EVIDENCE_ITEMS) break;
+      list.push_back(item);
+    }
+    std::sort(list.begin(), list.end());
+    bool listed = s->last_list_ms >= 0 && s->last_list_ms >= f.first_seen_ms - w.window_ms() &&
+                  s->last_list_ms <= f.last_seen_ms;
+    f.sev = adjust(f.sev, e);
+    f.summary = std::string(e.identity()) + " read " + std::to_string(s->items.size()) + " " +
+                what + " within " + std::to_string(w.window_ms() / 60000) + " minutes" +
+                (listed ? ", after listing them." : ".");
+    f.ev.add("principal", e.principal_arn())
+        .add("distinctCount", static_cast<uint64_t>(s->items.size()))
+        .add("threshold", static_cast<uint64_t>(threshold))
+        .add("calls", s->total_calls)
+        .add(items_key, list)
+        .add("sourceIPAddresses", s->source_ips)
+        .add_bool("listedBefore", listed);
+    f.dedup_key = key;
+    emit(f);
+    w.reset_after_alert(*s);
+  }
+
+  void on_password_data(const event& e) {
+    std::string key = key_of(e);
+    if (key.empty()) return;
+    std::string_view instance = e.request()["instanceId"].str();
+    if (instance.empty()) return;
+    // One low finding per principal and instance per window.
+    std::string single_key = key + "|" + std::string(instance);
+    if (window_state* s = pwd_single_.get(single_key, e.time_ms())) {
+      if (pwd_single_.add(*s, instance, e) && pwd_single_.crossed(*s, 1)) {
+        finding f = make_finding("ec2-password-data-retrieved", e);
+        f.sev = adjust(f.sev, e);
+        f.summary = std::string(e.identity()) + " retrieved the Windows password data of " +
+                    std::string(instance) + ".";
+        f.ev.add("instanceId", instance).add("principal", e.principal_arn());
+        f.dedup_key = single_key;
+        emit(f);
+        pwd_single_.reset_after_alert(*s);
+      }
+    }
+    track(pwd_, e, {std::string(instance)}, pwd_threshold_, "ec2-password-data-bulk", "instanceIds",
+          "distinct EC2 instances' Windows passwords");
+  }
+
+  // Break-glass principals and calls from trusted networks rank one step lower, never silent.
+  severity adjust(severity s, const event& e) const {
+    if (ctx().is_break_glass(e.principal_arn())) s = lower(s);
+    if (ctx().trusted_cidrs_known() && ctx().is_trusted_ip(e.source_ip())) s = lower(s);
+    return s;
+  }
+
+  size_t secrets_threshold_, ssm_threshold_, pwd_threshold_;
+  distinct_window secrets_, ssm_, pwd_, pwd_single_;
+};
+
+}  // namespace
+
+TRAILHOUND_MODULE("credential-access", "1.0.0", credential_access)

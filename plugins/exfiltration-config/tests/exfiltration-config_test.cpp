@@ -1,0 +1,632 @@
+// SPDX-License-Identifier: Apache-2.0
+// Tests of the exfiltration-config detector: positives and benign look-alikes for every rule.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <trailhound/testing.hpp>
+
+using namespace trailhound::testing;
+
+namespace {
+
+constexpr const char* ORG = R"(org_account_ids = ["111122223333", "444455556666"])";
+
+// A fresh eventID for every record (the host drops duplicate deliveries of one eventID).
+std::string unique_id() {
+  static int n = 0;
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "6f1c2a9e-0000-4000-8000-%012d", ++n);
+  return buf;
+}
+
+std::string call(std::string_view source, std::string_view name, std::string_view request,
+                 std::string_view extra = "") {
+  std::string patch =
+      R"({"eventID":")" + unique_id() + R"(","requestParameters":)" + std::string(request);
+  if (!extra.empty()) patch += "," + std::string(extra);
+  patch += "}";
+  return merge_json(records::iam_user(source, name), patch);
+}
+std::string s3(std::string_view name, std::string_view request, std::string_view extra = "") {
+  return call("s3.amazonaws.com", name, request, extra);
+}
+// Any event acting in another account, so that account becomes "seen in the logs".
+std::string activity_in(std::string_view account) {
+  std::string a(account);
+  return merge_json(
+      records::assumed_role("ec2.amazonaws.com", "DescribeInstances"),
+      R"({"eventID":")" + unique_id() + R"(","recipientAccountId":")" + a +
+          R"(","userIdentity":{"accountId":")" + a + R"(","arn":"arn:aws:sts::)" + a +
+          R"(:assumed-role/Ops/s","sessionContext":{"sessionIssuer":{"arn":"arn:aws:iam::)" + a +
+          R"(:role/Ops","accountId":")" + a + R"("}}}})");
+}
+std::string replication(std::string_view destination_json) {
+  return s3(
+      "PutBucketReplication",
+      R"({"bucketName":"prod-data","replication":"","ReplicationConfiguration":{"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/","Role":"arn:aws:iam::111122223333:role/s3-repl","Rule":{"ID":"all","Status":"Enabled","Priority":1,"Filter":{"Prefix":""},"DeleteMarkerReplication":{"Status":"Disabled"},"Destination":)" +
+          std::string(destination_json) + "}}}");
+}
+std::string policy(std::string_view statements) {
+  return s3(
+      "PutBucketPolicy",
+      R"({"bucketName":"prod-data","policy":[""],"bucketPolicy":{"Version":"2012-10-17","Statement":)" +
+          std::string(statements) + "}}");
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- replication
+TEST(ExfilReplication, ExternalAccountWithOrgConfigIsCritical) {
+  harness h(&th_module_entry_v1);
+  h.config(ORG);
+  h.feed(replication(
+      R"({"Bucket":"arn:aws:s3:::attacker-sink","Account":"999988887777","AccessControlTranslation":{"Owner":"Destination"}})"));
+  h.finish();
+  ASSERT_EQ(h.count("s3-replication-to-external-account"), 1u);
+  auto f = h.findings("s3-replication-to-external-account")[0];
+  EXPECT_EQ(f.severity, "critical");
+  EXPECT_EQ(f.evidence("bucketName"), "prod-data");
+  EXPECT_EQ(f.evidence("Destination.Account"), R"(["999988887777"])");
+  EXPECT_EQ(f.evidence("Destination.Bucket"), R"(["arn:aws:s3:::attacker-sink"])");
+  EXPECT_EQ(f.evidence("accountClass"), "external");
+  EXPECT_EQ(f.evidence("ownerOverride"), "true");
+  EXPECT_EQ(f.detector, "exfiltration-config");
+  ASSERT_FALSE(f.mitre.empty());
+  EXPECT_EQ(f.mitre[0], "T1537");
+}
+
+TEST(ExfilReplication, OrgDisasterRecoveryAccountIsLow) {
+  harness h(&th_module_entry_v1);
+  h.config(ORG);
+  h.feed(replication(R"({"Bucket":"arn:aws:s3:::prod-data-dr","Account":"444455556666"})"));
+  h.finish();
+  ASSERT_EQ(h.count("s3-replication-to-external-account"), 1u);
+  auto f = h.findings("s3-replication-to-external-account")[0];
+  EXPECT_EQ(f.severity, "low");
+  EXPECT_EQ(f.evidence("accountClass"), "organization");
+}
+
+TEST(ExfilReplication, NeverSeenAccountWithoutOrgConfigIsHigh) {
+  harness h(&th_module_entry_v1);
+  h.feed(activity_in("444455556666"));
+  h.feed(replication(R"({"Bucket":"arn:aws:s3:::sink","Account":"999988887777"})"));
+  h.finish();
+  ASSERT_EQ(h.count("s3-replication-to-external-account"), 1u);
+  auto f = h.findings("s3-replication-to-external-account")[0];
+  EXPECT_EQ(f.severity, "high");
+  EXPECT_EQ(f.evidence("accountClass"), "never-seen");
+}
+
+TEST(ExfilReplication, AccountSeenInLogsWithoutOrgConfigIsLow) {
+  harness h(&th_module_entry_v1);
+  h.feed(activity_in("444455556666"));
+  h.feed(replication(R"({"Bucket":"arn:aws:s3:::dr","Account":"444455556666"})"));
+  h.finish();
+  ASSERT_EQ(h.count("s3-replication-to-external-account"), 1u);
+  EXPECT_EQ(h.findings("s3-replication-to-external-account")[0].severity, "low");
+  EXPECT_EQ(h.findings("s3-replication-to-external-account")[0].evidence("accountClass"),
+            "seen-in-logs");
+}
+
+TEST(ExfilReplication, SameAccountReplicationIsSilent) {
+  harness h(&th_module_entry_v1);
+  h.feed(replication(R"({"Bucket":"arn:aws:s3:::prod-data-replica","Account":"111122223333"})"));
+  h.finish();
+  EXPECT_EQ(h.count("s3-replication-to-external-account"), 0u);
+}
+
+TEST(ExfilReplication, DestinationBucketCreatedInOwnAccountIsSilent) {
+  harness h(&th_module_entry_v1);
+  h.feed(s3("CreateBucket", R"({"bucketName":"prod-data-replica","Host":"s3.amazonaws.com"})"));
+  h.feed(replication(R"({"Bucket":"arn:aws:s3:::prod-data-replica"})"));
+  h.finish();
+  EXPECT_EQ(h.count("s3-replication-to-external-account"), 0u);
+}
+
+TEST(ExfilReplication, UnknownOwnerWithoutAccountFieldIsLow) {
+  harness h(&th_module_entry_v1);
+  h.feed(replication(R"({"Bucket":"arn:aws:s3:::somewhere-else"})"));
+  h.finish();
+  ASSERT_EQ(h.count("s3-replication-to-external-account"), 1u);
+  auto f = h.findings("s3-replication-to-external-account")[0];
+  EXPECT_EQ(f.severity, "low");
+  EXPECT_EQ(f.evidence("accountClass"), "unknown-owner");
+}
+
+TEST(ExfilReplication, FailedOrDisabledOrServiceCallsAreSilent) {
+  harness h(&th_module_entry_v1);
+  h.config(ORG);
+  h.feed(merge_json(replication(R"({"Bucket":"arn:aws:s3:::x","Account":"999988887777"})"),
+                    R"({"errorCode":"AccessDenied","errorMessage":"Access Denied"})"));
+  h.feed(s3(
+      "PutBucketReplication",
+      R"({"bucketName":"b","ReplicationConfiguration":{"Role":"r","Rule":{"Status":"Disabled","Destination":{"Bucket":"arn:aws:s3:::x","Account":"999988887777"}}}})"));
+  h.feed(merge_json(
+      replication(R"({"Bucket":"arn:aws:s3:::x","Account":"999988887777"})"),
+      R"({"userIdentity":{"type":"AWSService","invokedBy":"cloudformation.amazonaws.com"},"sourceIPAddress":"cloudformation.amazonaws.com"})"));
+  h.finish();
+  EXPECT_EQ(h.count("s3-replication-to-external-account"), 0u);
+}
+
+TEST(ExfilReplication, WorstOfSeveralRulesWins) {
+  harness h(&th_module_entry_v1);
+  h.config(ORG);
+  h.feed(s3(
+      "PutBucketReplication",
+      R"({"bucketName":"prod-data","ReplicationConfiguration":{"Role":"arn:aws:iam::111122223333:role/r","Rule":[{"ID":"dr","Status":"Enabled","Destination":{"Bucket":"arn:aws:s3:::dr","Account":"444455556666"}},{"ID":"x","Status":"Enabled","Destination":{"Bucket":"arn:aws:s3:::sink","Account":"999988887777"}}]}})"));
+  h.finish();
+  ASSERT_EQ(h.count("s3-replication-to-external-account"), 1u);
+  auto f = h.findings("s3-replication-to-external-account")[0];
+  EXPECT_EQ(f.severity, "critical");
+  EXPECT_EQ(f.evidence("Destination.Account"), R"(["444455556666","999988887777"])");
+}
+
+// ---------------------------------------------------------------- bucket policy
+TEST(ExfilBucketPolicy, PublicReadIsHigh) {
+  harness h(&th_module_entry_v1);
+  h.feed(policy(
+      R"([{"Sid":"Pub","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::prod-data/*"}])"));
+  h.finish();
+  ASSERT_EQ(h.count("s3-bucket-policy-public"), 1u);
+  auto f = h.findings("s3-bucket-policy-public")[0];
+  EXPECT_EQ(f.severity, "high");
+  EXPECT_EQ(f.evidence("bucketName"), "prod-data");
+  EXPECT_EQ(f.evidence("publicActions"), R"(["s3:GetObject"])");
+  EXPECT_EQ(h.count("s3-bucket-policy-external-account"), 0u);
+}
+
+TEST(ExfilBucketPolicy, PublicWildcardActionsAreCritical) {
+  harness h(&th_module_entry_v1);
+  h.feed(policy(
+      R"({"Effect":"Allow","Principal":{"AWS":"*"},"Action":["s3:*"],"Resource":["arn:aws:s3:::prod-data","arn:aws:s3:::prod-data/*"]})"));
+  h.finish();
+  ASSERT_EQ(h.count("s3-bucket-policy-public"), 1u);
+  EXPECT_EQ(h.findings("s3-bucket-policy-public")[0].severity, "critical");
+}
+
+TEST(ExfilBucketPolicy, PublicReadOnWebsiteBucketIsMedium) {
+  harness h(&th_module_entry_v1);
+  h.feed(s3("PutBucketWebsite", R"({"bucketName":"prod-data","website":[""]})"));
+  h.feed(policy(
+      R"([{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::prod-data/*"}])"));
+  h.finish();
+  ASSERT_EQ(h.count("s3-bucket-policy-public"), 1u);
+  EXPECT_EQ(h.findings("s3-bucket-policy-public")[0].severity, "medium");
+  EXPECT_EQ(h.findings("s3-bucket-policy-public")[0].evidence("websiteBucket"), "true");
+}
+
+TEST(ExfilBucketPolicy, RestrictedStarPrincipalsAndServicesAreSilent) {
+  harness h(&th_module_entry_v1);
+  h.config(ORG);
+  // Org-wide read, CloudTrail delivery, deny-insecure-transport, CloudFront OAI and OAC.
+  h.feed(policy(R"([
+    {"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::prod-data/*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-abc123"}}},
+    {"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::prod-data/AWSLogs/*","Condition":{"StringEquals":{"aws:SourceAccount":"111122223333"}}},
+    {"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::prod-data/*","Condition":{"Bool":{"aws:SecureTransport":"false"}}},
+    {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E2QWRUHAPOMQZL"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::prod-data/*"},
+    {"Effect":"Allow","Principal":{"Service":"cloudfront.amazonaws.com"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::prod-data/*","Condition":{"StringEquals":{"AWS:SourceArn":"arn:aws:cloudfront::111122223333:distribution/EDFDVBD6EXAMPLE"}}},
+    {"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111122223333:role/App","arn:aws:iam::444455556666:root"]},"Action":"s3:GetObject","Resource":"arn:aws:s3:::prod-data/*"}
+  ])"));
+  h.finish();
+  EXPECT_EQ(h.count("s3-bucket-policy-public"), 0u);
+  EXPECT_EQ(h.count("s3-bucket-policy-external-account"), 0u);
+}
+
+TEST(ExfilBucketPolicy, StarWithWorldSourceIpIsStillPublic) {
+  harness h(&th_module_entry_v1);
+  h.feed(policy(
+      R"([{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::prod-data/*","Condition":{"IpAddress":{"aws:SourceIp":"0.0.0.0/0"}}}])"));
+  h.finish();
+  EXPECT_EQ(h.count("s3-bucket-policy-public"), 1u);
+}
+
+TEST(ExfilBucketPolicy, ExternalAccountPrincipalIsHigh) {
+  harness h(&th_module_entry_v1);
+  h.config(ORG);
+  h.feed(policy(
+      R"([{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::prod-data","arn:aws:s3:::prod-data/*"]}])"));
+  h.finish();
+  ASSERT_EQ(h.count("s3-bucket-policy-external-account"), 1u);
+  auto f = h.findings("s3-bucket-policy-external-account")[0];
+  EXPECT_EQ(f.severity, "high");
+  EXPECT_EQ(f.evidence("accounts"), R"(["999988887777"])");
+  EXPECT_EQ(f.evidence("accountClass"), "external");
+  EXPECT_EQ(h.count("s3-bucket-policy-public"), 0u);
+}
+
+TEST(ExfilBucketPolicy, BareAccountIdAndSourceAccountConditionCount) {
+  harness h(&th_module_entry_v1);
+  h.feed(policy(
+      R"([{"Effect":"Allow","Principal":{"AWS":["999988887777"]},"Action":"s3:GetObject","Resource":"arn:aws:s3:::prod-data/*"},
+                   {"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::prod-data/*","Condition":{"StringEquals":{"aws:PrincipalAccount":["888877776666"]}}}])"));
+  h.finish();
+  ASSERT_EQ(h.count("s3-bucket-policy-external-account"), 1u);
+  auto f = h.findings("s3-bucket-policy-external-account")[0];
+  EXPECT_EQ(f.severity, "high");
+  EXPECT_EQ(f.evidence("accounts"), R"(["999988887777","888877776666"])");
+  EXPECT_EQ(h.count("s3-bucket-policy-public"), 0u);
+}
+
+TEST(ExfilBucketPolicy, PolicyAsUrlEncodedTextIsParsed) {
+  harness h(&th_module_entry_v1);
+  h.feed(s3(
+      "PutBucketPolicy",
+      R"({"bucketName":"prod-data","bucketPolicy":"%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%22*%22%2C%22Action%22%3A%22s3%3APutObject%22%2C%22Resource%22%3A%22arn%3Aaws%3As3%3A%3A%3Aprod-data%2F*%22%7D%5D%7D"})"));
+  h.finish();
+  ASSERT_EQ(h.count("s3-bucket-policy-public"), 1u);
+  EXPECT_EQ(h.findings("s3-bucket-policy-public")[0].severity, "critical");
+}
+
+// ---------------------------------------------------------------- ACLs
+TEST(ExfilBucketAcl, CannedPublicReadIsHighAndReadWriteCritical) {
+  harness h(&th_module_entry_v1);
+  h.feed(s3("PutBucketAcl", R"({"bucketName":"a","acl":[""],"x-amz-acl":["public-read"]})"));
+  h.feed(s3("PutBucketAcl", R"({"bucketName":"b","acl":[""],"x-amz-acl":["public-read-write"]})"));
+  h.feed(s3("PutBucketAcl", R"({"bucketName":"c","acl":[""],"x-amz-acl":["private"]})"));
+  h.feed(s3("PutBucketAcl", R"({"bucketName":"d","acl":[""],"x-amz-acl":["log-delivery-write"]})"));
+  h.finish();
+  auto fs = h.findings("s3-bucket-acl-public");
+  ASSERT_EQ(fs.size(), 2u);
+  EXPECT_EQ(fs[0].severity, "high");
+  EXPECT_EQ(fs[0].evidence("x-amz-acl"), "public-read");
+  EXPECT_EQ(fs[1].severity, "critical");
+  EXPECT_EQ(fs[1].evidence("bucketName"), "b");
+}
+
+TEST(ExfilBucketAcl, AllUsersGrantFiresLogDeliveryDoesNot) {
+  harness h(&th_module_entry_v1);
+  h.feed(s3(
+      "PutBucketAcl",
+      R"({"bucketName":"leaky","acl":[""],"AccessControlPolicy":{"AccessControlList":{"Grant":[{"Grantee":{"xsi:type":"CanonicalUser","ID":"ownerid"},"Permission":"FULL_CONTROL"},{"Grantee":{"xsi:type":"Group","URI":"http://acs.amazonaws.com/groups/global/AllUsers"},"Permission":"READ"}]},"Owner":{"ID":"ownerid"}}})"));
+  h.feed(s3(
+      "PutBucketAcl",
+      R"({"bucketName":"logs","acl":[""],"AccessControlPolicy":{"AccessControlList":{"Grant":[{"Grantee":{"xsi:type":"CanonicalUser","ID":"ownerid"},"Permission":"FULL_CONTROL"},{"Grantee":{"xsi:type":"Group","URI":"http://acs.amazonaws.com/groups/s3/LogDelivery"},"Permission":"WRITE"}]},"Owner":{"ID":"ownerid"}}})"));
+  h.finish();
+  ASSERT_EQ(h.count("s3-bucket-acl-public"), 1u);
+  auto f = h.findings("s3-bucket-acl-public")[0];
+  EXPECT_EQ(f.severity, "high");
+  EXPECT_EQ(f.evidence("bucketName"), "leaky");
+  EXPECT_EQ(h.count("s3-bucket-acl-external-grantee"), 0u);
+}
+
+TEST(ExfilBucketAcl, AuthenticatedUsersWriteIsCritical) {
+  harness h(&th_module_entry_v1);
+  h.feed(s3(
+      "PutBucketAcl",
+      R"({"bucketName":"leaky","AccessControlPolicy":{"AccessControlList":{"Grant":{"Grantee":{"xsi:type":"Group","URI":"http://acs.amazonaws.com/groups/global/AuthenticatedUsers"},"Permission":"WRITE"}},"Owner":{"ID":"ownerid"}}})"));
+  h.finish();
+  ASSERT_EQ(h.count("s3-bucket-acl-public"), 1u);
+  EXPECT_EQ(h.findings("s3-bucket-acl-public")[0].severity, "critical");
+}
+
+TEST(ExfilBucketAcl, OtherCanonicalUserIsLowAwsLogDeliveryIsSilent) {
+  harness h(&th_module_entry_v1);
+  h.feed(s3(
+      "PutBucketAcl",
+      R"({"bucketName":"shared","AccessControlPolicy":{"AccessControlList":{"Grant":[{"Grantee":{"xsi:type":"CanonicalUser","ID":"ownerid"},"Permission":"FULL_CONTROL"},{"Grantee":{"xsi:type":"CanonicalUser","ID":"strangerid"},"Permission":"READ"}]},"Owner":{"ID":"ownerid"}}})"));
+  h.feed(s3(
+      "PutBucketAcl",
+      R"({"bucketName":"cf-logs","AccessControlPolicy":{"AccessControlList":{"Grant":[{"Grantee":{"xsi:type":"CanonicalUser","ID":"ownerid"},"Permission":"FULL_CONTROL"},{"Grantee":{"xsi:type":"CanonicalUser","ID":"c4c1ede66af53448b93c283ce9448c4ba468c9432aa01d700d3878632f77d2d0"},"Permission":"FULL_CONTROL"}]},"Owner":{"ID":"ownerid"}}})"));
+  h.finish();
+  ASSERT_EQ(h.count("s3-bucket-acl-external-grantee"), 1u);
+  auto f = h.findings("s3-bucket-acl-external-grantee")[0];
+  EXPECT_EQ(f.severity, "low");
+  EXPECT_EQ(f.evidence("bucketName"), "shared");
+  EXPECT_EQ(f.evidence("grants"), R"(["id=strangerid READ"])");
+  EXPECT_EQ(h.count("s3-bucket-acl-public"), 0u);
+}
+
+TEST(ExfilBucketAcl, CreateBucketWithPublicCannedAcl) {
+  harness h(&th_module_entry_v1);
+  h.feed(s3("CreateBucket", R"({"bucketName":"new-public","x-amz-acl":["public-read"]})"));
+  h.feed(s3("CreateBucket", R"({"bucketName":"new-private"})"));
+  h.finish();
+  ASSERT_EQ(h.count("s3-bucket-acl-public"), 1u);
+  EXPECT_EQ(h.findings("s3-bucket-acl-public")[0].evidence("bucketName"), "new-public");
+}
+
+// ---------------------------------------------------------------- Block Public Access
+TEST(ExfilPublicAccessBlock, BucketLevelRelaxedIsMedium) {
+  harness h(&th_module_entry_v1);
+  h.feed(s3(
+      "PutBucketPublicAccessBlock",
+      R"({"publicAccessBlock":[""],"bucketName":"prod-data","PublicAccessBlockConfiguration":{"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/","RestrictPublicBuckets":true,"BlockPublicPolicy":false,"BlockPublicAcls":true,"IgnorePublicAcls":true}})"));
+  h.finish();
+  ASSERT_EQ(h.count("s3-public-access-block-relaxed"), 1u);
+  auto f = h.findings("s3-public-access-block-relaxed")[0];
+  EXPECT_EQ(f.severity, "medium");
+  EXPECT_EQ(f.evidence("level"), "bucket");
+  EXPECT_EQ(f.evidence("disabledSettings"), R"(["BlockPublicPolicy"])");
+}
+
+TEST(ExfilPublicAccessBlock, FullyBlockingIsSilent) {
+  harness h(&th_module_entry_v1);
+  h.feed(s3(
+      "PutBucketPublicAccessBlock",
+      R"({"bucketName":"prod-data","PublicAccessBlockConfiguration":{"RestrictPublicBuckets":true,"BlockPublicPolicy":true,"BlockPublicAcls":true,"IgnorePublicAcls":true}})"));
+  h.feed(call(
+      "s3-control.amazonaws.com", "PutAccountPublicAccessBlock",
+      R"({"accountId":"111122223333","PublicAccessBlockConfiguration":{"RestrictPublicBuckets":"true","BlockPublicPolicy":"true","BlockPublicAcls":"true","IgnorePublicAcls":"true"}})"));
+  h.finish();
+  EXPECT_EQ(h.count("s3-public-access-block-relaxed"), 0u);
+}
+
+TEST(ExfilPublicAccessBlock, AccountLevelRelaxedAndDeletedAreHigh) {
+  harness h(&th_module_entry_v1);
+  h.feed(call(
+      "s3-control.amazonaws.com", "PutAccountPublicAccessBlock",
+      R"({"accountId":"111122223333","PublicAccessBlockConfiguration":{"RestrictPublicBuckets":false,"BlockPublicPolicy":false,"BlockPublicAcls":false,"IgnorePublicAcls":false}})"));
+  h.feed(s3("DeleteAccountPublicAccessBlock", R"({"accountId":"111122223333"})"));
+  h.feed(s3("DeleteBucketPublicAccessBlock",
+            R"({"bucketName":"prod-data","publicAccessBlock":[""]})"));
+  h.finish();
+  auto fs = h.findings("s3-public-access-block-relaxed");
+  ASSERT_EQ(fs.size(), 3u);
+  EXPECT_EQ(fs[0].severity, "high");
+  EXPECT_EQ(fs[0].evidence("level"), "account");
+  EXPECT_EQ(
+      fs[0].evidence("disabledSettings"),
+      R"(["BlockPublicAcls","IgnorePublicAcls","BlockPublicPolicy","RestrictPublicBuckets"])");
+  EXPECT_EQ(fs[1].severity, "high");
+  EXPECT_EQ(fs[2].severity, "medium");
+  EXPECT_EQ(fs[2].evidence("bucketName"), "prod-data");
+}
+
+// ---------------------------------------------------------------- acceleration
+TEST(ExfilAcceleration, EnabledIsLowSuspendedSilent) {
+  harness h(&th_module_entry_v1);
+  h.feed(s3(
+      "PutBucketAccelerateConfiguration",
+      R"({"bucketName":"prod-data","accelerate":[""],"AccelerateConfiguration":{"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/","Status":"Enabled"}})"));
+  h.feed(s3("PutBucketAccelerateConfiguration",
+            R"({"bucketName":"prod-data","AccelerateConfiguration":{"Status":"Suspended"}})"));
+  h.finish();
+  ASSERT_EQ(h.count("s3-transfer-acceleration-enabled"), 1u);
+  EXPECT_EQ(h.findings("s3-transfer-acceleration-enabled")[0].severity, "low");
+}
+
+TEST(ExfilAcceleration, CanBeTurnedOff) {
+  harness h(&th_module_entry_v1);
+  h.config(R"([detectors.exfiltration-config.params]
+alert_transfer_acceleration = false)");
+  h.feed(s3("PutBucketAccelerateConfiguration",
+            R"({"bucketName":"prod-data","AccelerateConfiguration":{"Status":"Enabled"}})"));
+  h.finish();
+  EXPECT_EQ(h.count("s3-transfer-acceleration-enabled"), 0u);
+}
+
+// ---------------------------------------------------------------- EBS / AMI
+TEST(ExfilEbs, PublicSnapshotIsCritical) {
+  harness h(&th_module_entry_v1);
+  h.feed(call(
+      "ec2.amazonaws.com", "ModifySnapshotAttribute",
+      R"({"snapshotId":"snap-0abc","attributeType":"CREATE_VOLUME_PERMISSION","createVolumePermission":{"add":{"items":[{"group":"all"}]}}})"));
+  h.finish();
+  ASSERT_EQ(h.count("ebs-snapshot-shared"), 1u);
+  auto f = h.findings("ebs-snapshot-shared")[0];
+  EXPECT_EQ(f.severity, "critical");
+  EXPECT_EQ(f.evidence("snapshotId"), "snap-0abc");
+  EXPECT_EQ(f.evidence("public"), "true");
+}
+
+TEST(ExfilEbs, ExternalIsHighOrgIsLowOwnAndRemoveSilent) {
+  harness h(&th_module_entry_v1);
+  h.config(ORG);
+  h.feed(call(
+      "ec2.amazonaws.com", "ModifySnapshotAttribute",
+      R"({"snapshotId":"snap-1","attributeType":"CREATE_VOLUME_PERMISSION","createVolumePermission":{"add":{"items":[{"userId":"999988887777"}]}}})"));
+  h.feed(call(
+      "ec2.amazonaws.com", "ModifySnapshotAttribute",
+      R"({"snapshotId":"snap-2","attributeType":"CREATE_VOLUME_PERMISSION","createVolumePermission":{"add":{"items":[{"userId":"444455556666"}]}}})"));
+  h.feed(call(
+      "ec2.amazonaws.com", "ModifySnapshotAttribute",
+      R"({"snapshotId":"snap-3","attributeType":"CREATE_VOLUME_PERMISSION","createVolumePermission":{"add":{"items":[{"userId":"111122223333"}]}}})"));
+  h.feed(call(
+      "ec2.amazonaws.com", "ModifySnapshotAttribute",
+      R"({"snapshotId":"snap-4","attributeType":"CREATE_VOLUME_PERMISSION","createVolumePermission":{"remove":{"items":[{"userId":"999988887777"}]}}})"));
+  h.finish();
+  auto fs = h.findings("ebs-snapshot-shared");
+  ASSERT_EQ(fs.size(), 2u);
+  EXPECT_EQ(fs[0].severity, "high");
+  EXPECT_EQ(fs[0].evidence("addedAccounts"), R"(["999988887777"])");
+  EXPECT_EQ(fs[0].evidence("accountClass"), "external");
+  EXPECT_EQ(fs[1].severity, "low");
+  EXPECT_EQ(fs[1].evidence("snapshotId"), "snap-2");
+}
+
+TEST(ExfilEbs, AwsBackupServiceCopyIsSilent) {
+  harness h(&th_module_entry_v1);
+  h.feed(merge_json(
+      records::aws_service("ec2.amazonaws.com", "ModifySnapshotAttribute"),
+      R"({"requestParameters":{"snapshotId":"snap-9","createVolumePermission":{"add":{"items":[{"userId":"999988887777"}]}}}})"));
+  h.finish();
+  EXPECT_EQ(h.count("ebs-snapshot-shared"), 0u);
+}
+
+TEST(ExfilAmi, LaunchPermissionExternalAndOrgArn) {
+  harness h(&th_module_entry_v1);
+  h.feed(call(
+      "ec2.amazonaws.com", "ModifyImageAttribute",
+      R"({"imageId":"ami-0abc","launchPermission":{"add":{"items":[{"userId":"999988887777"}]}},"attributeType":"launchPermission"})"));
+  h.feed(call(
+      "ec2.amazonaws.com", "ModifyImageAttribute",
+      R"({"imageId":"ami-0org","launchPermission":{"add":{"items":[{"organizationArn":"arn:aws:organizations::111122223333:organization/o-abc"}]}}})"));
+  h.feed(call("ec2.amazonaws.com", "ModifyImageAttribute",
+              R"({"imageId":"ami-0pub","launchPermission":{"add":{"items":[{"group":"all"}]}}})"));
+  h.feed(call("ec2.amazonaws.com", "ModifyImageAttribute",
+              R"({"imageId":"ami-0desc","description":{"value":"new"}})"));
+  h.finish();
+  auto fs = h.findings("ami-shared");
+  ASSERT_EQ(fs.size(), 3u);
+  EXPECT_EQ(fs[0].severity, "high");
+  EXPECT_EQ(fs[0].evidence("imageId"), "ami-0abc");
+  EXPECT_EQ(fs[0].evidence("accountClass"), "never-seen");
+  EXPECT_EQ(fs[1].severity, "low");
+  EXPECT_EQ(fs[2].severity, "critical");
+}
+
+// ---------------------------------------------------------------- RDS
+TEST(ExfilRds, SnapshotSharing) {
+  harness h(&th_module_entry_v1);
+  h.config(ORG);
+  h.feed(call(
+      "rds.amazonaws.com", "ModifyDBSnapshotAttribute",
+      R"({"dBSnapshotIdentifier":"prod-snap","attributeName":"restore","valuesToAdd":["all"]})"));
+  h.feed(call(
+      "rds.amazonaws.com", "ModifyDBClusterSnapshotAttribute",
+      R"({"dBClusterSnapshotIdentifier":"aurora-snap","attributeName":"restore","valuesToAdd":["999988887777"]})"));
+  h.feed(call(
+      "rds.amazonaws.com", "ModifyDBSnapshotAttribute",
+      R"({"dBSnapshotIdentifier":"backup-snap","attributeName":"restore","valuesToAdd":["444455556666"]})"));
+  h.feed(call(
+      "rds.amazonaws.com", "ModifyDBSnapshotAttribute",
+      R"({"dBSnapshotIdentifier":"revoke","attributeName":"restore","valuesToRemove":["999988887777"]})"));
+  h.finish();
+  auto fs = h.findings("rds-snapshot-shared");
+  ASSERT_EQ(fs.size(), 3u);
+  EXPECT_EQ(fs[0].severity, "critical");
+  EXPECT_EQ(fs[0].evidence("dBSnapshotIdentifier"), "prod-snap");
+  EXPECT_EQ(fs[1].severity, "high");
+  EXPECT_EQ(fs[1].evidence("dBClusterSnapshotIdentifier"), "aurora-snap");
+  EXPECT_EQ(fs[1].evidence("addedAccounts"), R"(["999988887777"])");
+  EXPECT_EQ(fs[2].severity, "low");
+}
+
+TEST(ExfilRds, ExportTaskIsLowAndCanBeDisabled) {
+  {
+    harness h(&th_module_entry_v1);
+    h.feed(call(
+        "rds.amazonaws.com", "StartExportTask",
+        R"({"exportTaskIdentifier":"exp-1","sourceArn":"arn:aws:rds:us-east-1:111122223333:snapshot:prod","s3BucketName":"exports","iamRoleArn":"arn:aws:iam::111122223333:role/export","kmsKeyId":"k"})"));
+    h.finish();
+    ASSERT_EQ(h.count("rds-export-to-s3"), 1u);
+    auto f = h.findings("rds-export-to-s3")[0];
+    EXPECT_EQ(f.severity, "low");
+    EXPECT_EQ(f.evidence("s3BucketName"), "exports");
+  }
+  {
+    harness h(&th_module_entry_v1);
+    h.config(R"([detectors.exfiltration-config.params]
+alert_rds_export = false)");
+    h.feed(call("rds.amazonaws.com", "StartExportTask",
+                R"({"exportTaskIdentifier":"exp-1","s3BucketName":"exports"})"));
+    h.finish();
+    EXPECT_EQ(h.count("rds-export-to-s3"), 0u);
+  }
+}
+
+// ---------------------------------------------------------------- DynamoDB
+TEST(ExfilDynamoDb, ExportToExternalOwnerIsHighOwnSilent) {
+  harness h(&th_module_entry_v1);
+  h.config(ORG);
+  h.feed(call(
+      "dynamodb.amazonaws.com", "ExportTableToPointInTime",
+      R"({"tableArn":"arn:aws:dynamodb:us-east-1:111122223333:table/users","s3Bucket":"sink","s3BucketOwner":"999988887777","exportFormat":"DYNAMODB_JSON"})"));
+  h.feed(call(
+      "dynamodb.amazonaws.com", "ExportTableToPointInTime",
+      R"({"tableArn":"arn:aws:dynamodb:us-east-1:111122223333:table/users","s3Bucket":"analytics","s3BucketOwner":"111122223333"})"));
+  h.feed(call(
+      "dynamodb.amazonaws.com", "ExportTableToPointInTime",
+      R"({"tableArn":"arn:aws:dynamodb:us-east-1:111122223333:table/orders","s3Bucket":"lake"})"));
+  h.feed(call(
+      "dynamodb.amazonaws.com", "ExportTableToPointInTime",
+      R"({"tableArn":"arn:aws:dynamodb:us-east-1:111122223333:table/orders","s3Bucket":"lake","s3BucketOwner":"444455556666"})"));
+  h.finish();
+  auto fs = h.findings("dynamodb-export-external-account");
+  ASSERT_EQ(fs.size(), 2u);
+  EXPECT_EQ(fs[0].severity, "high");
+  EXPECT_EQ(fs[0].evidence("s3BucketOwner"), "999988887777");
+  EXPECT_EQ(fs[1].severity, "low");
+}
+
+// ---------------------------------------------------------------- DataSync
+TEST(ExfilDataSync, ExternalLocationTaskAndExecution) {
+  harness h(&th_module_entry_v1);
+  h.feed(call(
+      "datasync.amazonaws.com", "CreateLocationObjectStorage",
+      R"({"serverHostname":"storage.attacker.example","bucketName":"loot","serverProtocol":"HTTPS"})",
+      R"("responseElements":{"locationArn":"arn:aws:datasync:us-east-1:111122223333:location/loc-ext"})"));
+  h.feed(call(
+      "datasync.amazonaws.com", "CreateLocationS3",
+      R"({"s3BucketArn":"arn:aws:s3:::prod-data","s3Config":{"bucketAccessRoleArn":"arn:aws:iam::111122223333:role/ds"}})",
+      R"("responseElements":{"locationArn":"arn:aws:datasync:us-east-1:111122223333:location/loc-s3"})"));
+  h.feed(call(
+      "datasync.amazonaws.com", "CreateTask",
+      R"({"sourceLocationArn":"arn:aws:datasync:us-east-1:111122223333:location/loc-s3","destinationLocationArn":"arn:aws:datasync:us-east-1:111122223333:location/loc-ext"})",
+      R"("responseElements":{"taskArn":"arn:aws:datasync:us-east-1:111122223333:task/task-1"})"));
+  h.feed(call("datasync.amazonaws.com", "StartTaskExecution",
+              R"({"taskArn":"arn:aws:datasync:us-east-1:111122223333:task/task-1"})"));
+  h.finish();
+  ASSERT_EQ(h.count("datasync-external-location"), 1u);
+  auto loc = h.findings("datasync-external-location")[0];
+  EXPECT_EQ(loc.severity, "medium");
+  EXPECT_EQ(loc.evidence("serverHostname"), "storage.attacker.example");
+  auto fs = h.findings("datasync-task-to-external-location");
+  ASSERT_EQ(fs.size(), 2u);
+  EXPECT_EQ(fs[0].severity, "high");
+  EXPECT_EQ(fs[0].evidence("destinationLocationArn"),
+            "arn:aws:datasync:us-east-1:111122223333:location/loc-ext");
+  EXPECT_EQ(fs[1].evidence("taskArn"), "arn:aws:datasync:us-east-1:111122223333:task/task-1");
+}
+
+TEST(ExfilDataSync, InternalS3ToS3TaskIsSilent) {
+  harness h(&th_module_entry_v1);
+  h.feed(call(
+      "datasync.amazonaws.com", "CreateLocationS3", R"({"s3BucketArn":"arn:aws:s3:::a"})",
+      R"("responseElements":{"locationArn":"arn:aws:datasync:us-east-1:111122223333:location/loc-a"})"));
+  h.feed(call(
+      "datasync.amazonaws.com", "CreateLocationEfs",
+      R"({"efsFilesystemArn":"arn:aws:elasticfilesystem:us-east-1:111122223333:file-system/fs-1"})",
+      R"("responseElements":{"locationArn":"arn:aws:datasync:us-east-1:111122223333:location/loc-b"})"));
+  h.feed(call(
+      "datasync.amazonaws.com", "CreateTask",
+      R"({"sourceLocationArn":"arn:aws:datasync:us-east-1:111122223333:location/loc-b","destinationLocationArn":"arn:aws:datasync:us-east-1:111122223333:location/loc-a"})",
+      R"("responseElements":{"taskArn":"arn:aws:datasync:us-east-1:111122223333:task/task-2"})"));
+  h.feed(call("datasync.amazonaws.com", "StartTaskExecution",
+              R"({"taskArn":"arn:aws:datasync:us-east-1:111122223333:task/task-2"})"));
+  h.finish();
+  EXPECT_TRUE(h.findings().empty());
+}
+
+TEST(ExfilModule, NoErrorsOnOddShapes) {
+  harness h(&th_module_entry_v1);
+  h.feed(s3("PutBucketPolicy", R"({"bucketName":"x","bucketPolicy":"not json"})"));
+  h.feed(s3("PutBucketPolicy", R"({"bucketName":"x","bucketPolicy":{"Statement":"weird"}})"));
+  h.feed(s3("PutBucketReplication", R"({"bucketName":"x","ReplicationConfiguration":"?"})"));
+  h.feed(call("ec2.amazonaws.com", "ModifySnapshotAttribute", R"({"createVolumePermission":7})"));
+  h.feed(s3("PutBucketAcl",
+            R"({"bucketName":"x","AccessControlPolicy":{"AccessControlList":{"Grant":[1,2]}}})"));
+  h.finish();
+  EXPECT_TRUE(h.errors().empty());
+  EXPECT_TRUE(h.findings().empty());
+}
+
+TEST(ExfilBucketPolicy, ElbLogDeliveryAccountIsSilent) {
+  harness h(&th_module_entry_v1);
+  h.feed(policy(
+      R"([{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::127311923021:root"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::prod-data/AWSLogs/111122223333/*"}])"));
+  h.finish();
+  EXPECT_EQ(h.count("s3-bucket-policy-external-account"), 0u);
+}
+
+TEST(ExfilBucketPolicy, ConsoleActionThroughAwsInternalStillCounts) {
+  harness h(&th_module_entry_v1);
+  h.feed(merge_json(
+      policy(
+          R"([{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::prod-data/*"}])"),
+      R"({"sourceIPAddress":"AWS Internal","userAgent":"AWS Internal"})"));
+  h.finish();
+  EXPECT_EQ(h.count("s3-bucket-policy-public"), 1u);
+}
+
+TEST(ExfilBucketPolicy, AccountGrantLimitedToOrganizationIsSilent) {
+  harness h(&th_module_entry_v1);
+  h.feed(policy(
+      R"([{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:role/Reader"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::prod-data/*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-abc123"}}}])"));
+  h.feed(policy(
+      R"([{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:role/Reader"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::prod-data/*","Condition":{"StringNotEquals":{"aws:PrincipalOrgID":"o-abc123"}}}])"));
+  h.finish();
+  ASSERT_EQ(h.count("s3-bucket-policy-external-account"), 1u);
+}

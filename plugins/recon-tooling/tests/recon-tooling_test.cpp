@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: Apache-2.0
+// Tests of the recon-tooling detector: attack-tool and scanner user agents, access-denied
+// bursts and enumeration bursts, with their benign look-alikes.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <trailhound/testing.hpp>
+
+using namespace trailhound::testing;
+
+namespace {
+
+std::string unique_id() {
+  static int n = 0;
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "3d9a77b2-0000-4000-8000-%012d", ++n);
+  return buf;
+}
+std::string at(int seconds) {
+  int h = 10 + seconds / 3600, m = (seconds / 60) % 60, s = seconds % 60;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "2026-11-20T%02d:%02d:%02dZ", h, m, s);
+  return buf;
+}
+std::string json_str(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out + "\"";
+}
+// A call by alice at 10:00:00 + t seconds, with a user agent and optional extra members.
+std::string call(std::string_view source, std::string_view name, int t, std::string_view ua,
+                 std::string_view extra = "") {
+  std::string patch = R"({"eventID":")" + unique_id() + R"(","eventTime":")" + at(t) +
+                      R"(","userAgent":)" + json_str(ua);
+  if (!extra.empty()) patch += "," + std::string(extra);
+  patch += "}";
+  return merge_json(records::iam_user(source, name), patch);
+}
+constexpr const char* CLI =
+    "aws-cli/2.15.30 Python/3.11.8 Linux/6.1.0-18-amd64 exe/x86_64.debian.12 prompt/off "
+    "command/ec2.describe-instances";
+constexpr const char* KALI =
+    "aws-cli/2.13.25 Python/3.11.6 Linux/6.5.0-kali3-amd64 exe/x86_64.kali.2023 prompt/off "
+    "command/sts.get-caller-identity";
+constexpr const char* CONSOLE = "AWS Internal";
+constexpr const char* DENIED =
+    R"("errorCode":"AccessDenied","errorMessage":"User is not authorized")";
+constexpr const char* BOB =
+    R"("userIdentity":{"type":"IAMUser","principalId":"AIDABOB","arn":"arn:aws:iam::111122223333:user/bob","accountId":"111122223333","accessKeyId":"AKIABOB","userName":"bob"})";
+
+const char* const SERVICES[] = {"ec2",  "iam",       "s3",  "lambda",         "rds",
+                                "kms",  "sns",       "sqs", "dynamodb",       "cloudtrail",
+                                "logs", "guardduty", "ecr", "secretsmanager", "eks"};
+std::string source_of(int i, int nservices) {
+  return std::string(SERVICES[i % nservices]) + ".amazonaws.com";
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- tool user agents
+TEST(ReconTools, KaliUserAgentIsHighOncePerWindow) {
+  harness h(&th_module_entry_v1);
+  h.feed(call("sts.amazonaws.com", "GetCallerIdentity", 0, KALI));
+  for (int i = 1; i < 6; ++i) h.feed(call("s3.amazonaws.com", "ListBuckets", i * 60, KALI));
+  h.finish();
+  ASSERT_EQ(h.count("attack-tool-user-agent"), 1u);
+  auto f = h.findings("attack-tool-user-agent")[0];
+  EXPECT_EQ(f.severity, "high");
+  EXPECT_EQ(f.evidence("matched"), "kali");
+  EXPECT_EQ(f.evidence("userAgent"), KALI);
+  EXPECT_EQ(f.evidence("eventName"), "GetCallerIdentity");
+  EXPECT_EQ(f.principal, "arn:aws:iam::111122223333:user/alice");
+}
+
+TEST(ReconTools, NewWindowAndOtherPrincipalFireAgain) {
+  harness h(&th_module_entry_v1);
+  h.feed(call("sts.amazonaws.com", "GetCallerIdentity", 0, KALI));
+  h.feed(call("s3.amazonaws.com", "ListBuckets", 2 * 3600, KALI));
+  h.feed(call("s3.amazonaws.com", "ListBuckets", 2 * 3600 + 5, KALI, BOB));
+  h.finish();
+  EXPECT_EQ(h.count("attack-tool-user-agent"), 3u);
+}
+
+TEST(ReconTools, ManyToolsAreRecognisedCaseInsensitively) {
+  harness h(&th_module_entry_v1);
+  h.feed(call("s3.amazonaws.com", "ListBuckets", 0, "S3 Browser/10.9.9 https://s3browser.com"));
+  h.feed(call("iam.amazonaws.com", "ListUsers", 1,
+              "Boto3/1.34.2 md/Botocore#1.34.2 ua/2.0 os/linux#6.6.9-amd64 Pacu/1.5.2"));
+  h.feed(call("ec2.amazonaws.com", "DescribeInstances", 2,
+              "stratus-red-team_0b1c2d3e-aaaa-bbbb-cccc-123456789012"));
+  h.feed(call("iam.amazonaws.com", "ListRoles", 3,
+              "aws-sdk-go-v2/1.21.0 os/linux lang/go#1.21.1 md/GOOS#linux CloudFox/1.12"));
+  h.feed(call("iam.amazonaws.com", "GetAccountAuthorizationDetails", 4,
+              "aws-cli/2.9.0 Python/3.9.11 Linux/6.1.0-1parrot1-amd64 exe/x86_64.parrot.5"));
+  h.finish();
+  auto fs = h.findings("attack-tool-user-agent");
+  ASSERT_EQ(fs.size(), 5u);
+  EXPECT_EQ(fs[0].evidence("matched"), "s3browser");
+  EXPECT_EQ(fs[1].evidence("matched"), "pacu");
+  EXPECT_EQ(fs[2].evidence("matched"), "stratus-red-team");
+  EXPECT_EQ(fs[3].evidence("matched"), "cloudfox");
+  EXPECT_EQ(fs[4].evidence("matched"), "parrot");
+}
+
+TEST(ReconTools, LookAlikeWordsAndNormalAgentsAreSilent) {
+  harness h(&th_module_entry_v1);
+  h.feed(call("s3.amazonaws.com", "ListBuckets", 0, CLI));
+  h.feed(call("s3.amazonaws.com", "ListBuckets", 1, "Boto3/1.28 Python/3.11 kalimba-sync/2.0"));
+  h.feed(call("s3.amazonaws.com", "ListBuckets", 2, "aws-sdk-java/1.12 parrotfish-service/3"));
+  h.feed(call("s3.amazonaws.com", "ListBuckets", 3, "[S3Console/0.4, aws-internal/3]"));
+  h.feed(call("ec2.amazonaws.com", "DescribeInstances", 4,
+              "APN/1.0 HashiCorp/1.0 Terraform/1.6.6 (+https://www.terraform.io)"));
+  h.finish();
+  EXPECT_EQ(h.count("attack-tool-user-agent"), 0u);
+  EXPECT_EQ(h.count("security-scanner-user-agent"), 0u);
+}
+
+TEST(ReconTools, ScannerIsLowAndSeparateRule) {
+  harness h(&th_module_entry_v1);
+  h.feed(call("iam.amazonaws.com", "ListUsers", 0,
+              "Boto3/1.34.0 md/Botocore#1.34.0 ua/2.0 os/linux prowler/4.2.1"));
+  h.feed(call("iam.amazonaws.com", "ListRoles", 5,
+              "Boto3/1.34.0 md/Botocore#1.34.0 ua/2.0 os/linux prowler/4.2.1"));
+  h.feed(call("ec2.amazonaws.com", "DescribeRegions", 6, "Scout Suite/5.14.0 Python/3.10"));
+  h.finish();
+  EXPECT_EQ(h.count("attack-tool-user-agent"), 0u);
+  auto fs = h.findings("security-scanner-user-agent");
+  ASSERT_EQ(fs.size(), 2u);
+  EXPECT_EQ(fs[0].severity, "low");
+  EXPECT_EQ(fs[0].evidence("matched"), "prowler");
+  EXPECT_EQ(fs[1].evidence("matched"), "scout suite");
+}
+
+TEST(ReconTools, TrustedNetworkLowersServiceSilences) {
+  harness h(&th_module_entry_v1);
+  h.config(R"(trusted_cidrs = ["198.51.100.0/24"])");
+  h.feed(call("sts.amazonaws.com", "GetCallerIdentity", 0, KALI));
+  h.feed(merge_json(
+      records::aws_service("s3.amazonaws.com", "GetBucketAcl"),
+      R"({"eventID":")" + unique_id() + R"(","userAgent":")" + std::string(KALI) + R"("})"));
+  h.finish();
+  ASSERT_EQ(h.count("attack-tool-user-agent"), 1u);
+  EXPECT_EQ(h.findings("attack-tool-user-agent")[0].severity, "medium");
+}
+
+TEST(ReconTools, PatternListIsConfigurable) {
+  harness h(&th_module_entry_v1);
+  h.config(R"([detectors.recon-tooling.params]
+attack_tool_user_agents = ["evilscanner"]
+scanner_user_agents = []
+enumeration_enabled = false)");
+  h.feed(call("sts.amazonaws.com", "GetCallerIdentity", 0, KALI));
+  h.feed(call("sts.amazonaws.com", "GetCallerIdentity", 1, "EvilScanner/0.1"));
+  h.finish();
+  ASSERT_EQ(h.count("attack-tool-user-agent"), 1u);
+  EXPECT_EQ(h.findings("attack-tool-user-agent")[0].evidence("matched"), "evilscanner");
+}
+
+// ---------------------------------------------------------------- access denied bursts
+TEST(ReconDenied, TenDistinctDeniedApisIsMedium) {
+  harness h(&th_module_entry_v1);
+  for (int i = 0; i < 10; ++i)
+    h.feed(call(source_of(i, 3), "DescribeThing" + std::to_string(i), i * 20, CLI, DENIED));
+  h.finish();
+  ASSERT_EQ(h.count("access-denied-burst"), 1u);
+  auto f = h.findings("access-denied-burst")[0];
+  EXPECT_EQ(f.severity, "medium");
+  EXPECT_EQ(f.evidence("distinctDeniedApis"), "10");
+  EXPECT_EQ(f.evidence("services"), "3");
+  EXPECT_EQ(f.evidence("errorCodes"), R"(["AccessDenied"])");
+  EXPECT_NE(f.evidence("deniedApis").find("iam:DescribeThing1"), std::string::npos);
+  EXPECT_EQ(f.event_ids.size(), 10u);
+}
+
+TEST(ReconDenied, OneApiHammeredIsSilent) {
+  harness h(&th_module_entry_v1);
+  for (int i = 0; i < 300; ++i) h.feed(call("s3.amazonaws.com", "PutObject", i, CLI, DENIED));
+  for (int i = 0; i < 9; ++i)
+    h.feed(call(source_of(i, 3), "ListThing" + std::to_string(i), 400 + i, CLI,
+                BOB + std::string(",") + DENIED));
+  h.finish();
+  EXPECT_EQ(h.count("access-denied-burst"), 0u);
+}
+
+TEST(ReconDenied, OtherErrorsAndSlowDenialsAreSilent) {
+  harness h(&th_module_entry_v1);
+  for (int i = 0; i < 15; ++i)
+    h.feed(call(source_of(i, 5), "GetThing" + std::to_string(i), i, CLI,
+                R"("errorCode":"ThrottlingException")"));
+  for (int i = 0; i < 15; ++i)
+    h.feed(call(source_of(i, 5), "GetOther" + std::to_string(i), 100 + i * 120, CLI, DENIED));
+  h.finish();
+  EXPECT_EQ(h.count("access-denied-burst"), 0u);
+}
+
+TEST(ReconDenied, MixedDeniedCodesCount) {
+  harness h(&th_module_entry_v1);
+  const char* codes[] = {"AccessDenied", "AccessDeniedException", "Client.UnauthorizedOperation",
+                         "UnauthorizedOperation", "AuthorizationError"};
+  for (int i = 0; i < 10; ++i)
+    h.feed(call(source_of(i, 5), "Op" + std::to_string(i), i, CLI,
+                std::string(R"("errorCode":")") + codes[i % 5] + "\""));
+  h.finish();
+  ASSERT_EQ(h.count("access-denied-burst"), 1u);
+  EXPECT_NE(h.findings("access-denied-burst")[0].evidence("errorCodes").find("AuthorizationError"),
+            std::string::npos);
+}
+
+TEST(ReconDenied, WideProbingIsHighAndConsoleIsLow) {
+  harness h(&th_module_entry_v1);
+  for (int i = 0; i < 20; ++i)
+    h.feed(call(source_of(i, 10), "Probe" + std::to_string(i), i * 5, CLI, DENIED));
+  for (int i = 0; i < 12; ++i)
+    h.feed(call(source_of(i, 4), "Describe" + std::to_string(i), i * 5, CONSOLE,
+                BOB + std::string(",") + DENIED));
+  h.finish();
+  auto fs = h.findings("access-denied-burst");
+  ASSERT_EQ(fs.size(), 2u);
+  for (auto& f : fs) {
+    if (f.principal == "arn:aws:iam::111122223333:user/alice") {
+      EXPECT_EQ(f.severity, "high");
+    } else {
+      EXPECT_EQ(f.severity, "low");
+      EXPECT_EQ(f.evidence("consoleOnly"), "true");
+    }
+  }
+}
+
+TEST(ReconDenied, AttackToolRaisesToHigh) {
+  harness h(&th_module_entry_v1);
+  for (int i = 0; i < 10; ++i)
+    h.feed(call(source_of(i, 2), "Try" + std::to_string(i), i, KALI, DENIED));
+  h.finish();
+  ASSERT_EQ(h.count("access-denied-burst"), 1u);
+  EXPECT_EQ(h.findings("access-denied-burst")[0].severity, "high");
+  EXPECT_EQ(h.findings("access-denied-burst")[0].evidence("attackToolSeen"), "true");
+  ASSERT_EQ(h.count("attack-tool-user-agent"), 1u);
+  EXPECT_EQ(h.findings("attack-tool-user-agent")[0].evidence("errorCode"), "AccessDenied");
+}
+
+TEST(ReconDenied, RepeatedScannerBurstsReportedOncePerDay) {
+  {
+    harness h(&th_module_entry_v1);
+    for (int round = 0; round < 3; ++round)
+      for (int i = 0; i < 10; ++i)
+        h.feed(call(source_of(i, 5), "Scan" + std::to_string(i), round * 3600 + i, CLI, DENIED));
+    h.finish();
+    EXPECT_EQ(h.count("access-denied-burst"), 1u);
+  }
+  {
+    harness h(&th_module_entry_v1);
+    h.config(R"([detectors.recon-tooling.params]
+burst_repeat = 0)");
+    for (int round = 0; round < 3; ++round)
+      for (int i = 0; i < 10; ++i)
+        h.feed(call(source_of(i, 5), "Scan" + std::to_string(i), round * 3600 + i, CLI, DENIED));
+    h.finish();
+    EXPECT_EQ(h.count("access-denied-burst"), 3u);
+  }
+}
+
+// ---------------------------------------------------------------- enumeration
+TEST(ReconEnumeration, WideReadOnlySweepIsLow) {
+  harness h(&th_module_entry_v1);
+  for (int i = 0; i < 40; ++i)
+    h.feed(call(source_of(i, 10), "ListThings" + std::to_string(i), i * 10, CLI));
+  h.finish();
+  ASSERT_EQ(h.count("enumeration-burst"), 1u);
+  auto f = h.findings("enumeration-burst")[0];
+  EXPECT_EQ(f.severity, "low");
+  EXPECT_EQ(f.evidence("distinctApis"), "40");
+  EXPECT_EQ(f.evidence("services"), "10");
+}
+
+TEST(ReconEnumeration, AfterDeniedBurstIsMedium) {
+  harness h(&th_module_entry_v1);
+  for (int i = 0; i < 10; ++i)
+    h.feed(call(source_of(i, 5), "DescribeSecret" + std::to_string(i), i, CLI, DENIED));
+  for (int i = 0; i < 40; ++i)
+    h.feed(call(source_of(i, 10), "DescribeOk" + std::to_string(i), 20 + i, CLI));
+  h.finish();
+  ASSERT_EQ(h.count("enumeration-burst"), 1u);
+  EXPECT_EQ(h.findings("enumeration-burst")[0].severity, "medium");
+}
+
+TEST(ReconEnumeration, FewServicesRepeatedCallsOrSlowSweepsAreSilent) {
+  harness h(&th_module_entry_v1);
+  // 60 distinct APIs but over 3 services only (an application or a console page).
+  for (int i = 0; i < 60; ++i)
+    h.feed(call(source_of(i, 3), "DescribeX" + std::to_string(i), i, CLI));
+  // The same 5 APIs polled forever by a monitoring agent.
+  for (int i = 0; i < 500; ++i)
+    h.feed(call(source_of(i % 5, 15), "GetMetricData", 100 + i, CLI, BOB));
+  h.finish();
+  EXPECT_EQ(h.count("enumeration-burst"), 0u);
+}
+
+TEST(ReconEnumeration, CanBeDisabled) {
+  harness h(&th_module_entry_v1);
+  h.config(R"([detectors.recon-tooling.params]
+enumeration_enabled = false)");
+  for (int i = 0; i < 40; ++i)
+    h.feed(call(source_of(i, 10), "ListThings" + std::to_string(i), i, CLI));
+  h.finish();
+  EXPECT_EQ(h.count("enumeration-burst"), 0u);
+}
