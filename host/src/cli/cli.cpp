@@ -18,6 +18,7 @@
 #include "pipeline/scan.hpp"
 #include "plugins/loader.hpp"
 #include "sinks/sink.hpp"
+#include "state/persistence.hpp"
 
 namespace trailhound::cli {
 namespace po = boost::program_options;
@@ -27,6 +28,7 @@ const char* USAGE = R"(trailhound - threat detection for AWS CloudTrail logs
 
 Usage:
   trailhound scan [options] PATH...        scan files, directories (recursive) or - (stdin)
+  trailhound learn [options] PATH...       build baselines only (scan --learn-only)
   trailhound plugins list [options]        loaded detectors: id, version, ABI, subscriptions, file
   trailhound plugins describe ID [options] a detector's rules, params and subscriptions
   trailhound config show [options]         effective configuration with the origin of each value
@@ -101,19 +103,23 @@ po::variables_map parse(const std::vector<std::string>& args, po::options_descri
   return vm;
 }
 
-int cmd_scan(const std::vector<std::string>& args) {
+int cmd_scan(const std::vector<std::string>& args, bool learn_command) {
   common_options c;
   std::vector<std::string> outputs, paths;
-  std::string fail_on;
-  bool quiet = false;
+  std::string fail_on, state_path;
+  bool quiet = false, no_state = false, learn_only = learn_command;
   unsigned threads = 0;
-  po::options_description d("trailhound scan [options] PATH...\n\nOptions");
+  po::options_description d(learn_command ? "trailhound learn [options] PATH...\n\nOptions"
+                                          : "trailhound scan [options] PATH...\n\nOptions");
   add_common(d, c);
   d.add_options()
       ("help,h", "show this help")
       ("output,o", po::value(&outputs)->composing(), "findings sink: jsonl:PATH or jsonl:- (default: JSONL on stdout; repeatable)")
       ("fail-on", po::value(&fail_on), "exit with code 3 when a finding at or above this severity was produced (info|low|medium|high|critical)")
       ("threads", po::value(&threads), "loader threads (default: cores - 1)")
+      ("state", po::value(&state_path), "state store (SQLite file) of learned baselines: restored before, saved after the scan")
+      ("no-state", po::bool_switch(&no_state), "run without a state store, even if --state is given")
+      ("learn-only", po::bool_switch(&learn_only), "build baselines only: no findings are written")
       ("quiet,q", po::bool_switch(&quiet), "no summary on stderr");
   po::options_description hidden;
   hidden.add_options()("path", po::value(&paths)->composing());
@@ -143,8 +149,18 @@ int cmd_scan(const std::vector<std::string>& args) {
     std::fprintf(stderr, "trailhound: warning: no detector plugin loaded\n");
 
   findings::collector out(&s.cfg, s.cfg.global.environment);
-  if (outputs.empty()) outputs.push_back("jsonl:-");
-  for (const auto& o : outputs) out.add_sink(sinks::make_sink(o));
+  if (!learn_only) {
+    if (outputs.empty()) outputs.push_back("jsonl:-");
+    for (const auto& o : outputs) out.add_sink(sinks::make_sink(o));
+  }
+  std::unique_ptr<state::state_store> store;
+  if (!state_path.empty() && !no_state) {
+    std::string warning;
+    store = state::state_store::open(state_path, warning);
+    if (!warning.empty()) std::fprintf(stderr, "trailhound: warning: %s\n", warning.c_str());
+  } else if (learn_only && !quiet) {
+    std::fprintf(stderr, "trailhound: warning: learning without --state keeps nothing\n");
+  }
 
   engine::engine_options eopts;
   eopts.environment = s.cfg.global.environment;
@@ -152,6 +168,14 @@ int cmd_scan(const std::vector<std::string>& args) {
   for (const auto& m : s.plugins.modules)
     for (const auto& det : m.detectors) eng.add(det);
   eng.start();  // detectors that fail to start are reported by the engine and counted
+  const std::string& env = s.cfg.global.environment;
+  if (store) {
+    auto r = state::restore_all(*store, eng, env);
+    for (const auto& m : r.messages) std::fprintf(stderr, "trailhound: state: %s\n", m.c_str());
+    if (!quiet && !r.restored.empty())
+      std::fprintf(stderr, "trailhound: state: restored %zu detector(s) from %s\n",
+                   r.restored.size(), state_path.c_str());
+  }
 
   pipeline::scan_options so;
   so.paths = paths;
@@ -164,6 +188,10 @@ int cmd_scan(const std::vector<std::string>& args) {
     std::fprintf(stderr, "trailhound: %s\n", line.c_str());
   });
   out.close();
+  if (store) {
+    auto r = state::save_all(*store, eng, env);
+    for (const auto& m : r.messages) std::fprintf(stderr, "trailhound: state: %s\n", m.c_str());
+  }
   findings::collector_stats fs = out.stats();
   if (!quiet) print_summary(stderr, sum, fs, eng.stats());
 
@@ -279,7 +307,10 @@ int cmd_config(const std::vector<std::string>& args) {
     for (const auto& spec : s.specs) {
       try {
         config::resolve_params(spec, s.cfg.find(spec.id));
-      } catch (const config::config_error& e) {
+      } catch (const state::state_error& e) {
+    std::fprintf(stderr, "trailhound: %s\n", e.what());
+    return EXIT_USAGE;
+  } catch (const config::config_error& e) {
         std::fprintf(stderr, "trailhound: config error: %s\n", e.what());
         ok = false;
       }
@@ -303,7 +334,8 @@ int run(int argc, char** argv) {
   std::string cmd = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
   try {
-    if (cmd == "scan") return cmd_scan(args);
+    if (cmd == "scan") return cmd_scan(args, false);
+    if (cmd == "learn") return cmd_scan(args, true);
     if (cmd == "plugins") return cmd_plugins(args);
     if (cmd == "config") return cmd_config(args);
     if (cmd == "version" || cmd == "--version") {
@@ -316,6 +348,9 @@ int run(int argc, char** argv) {
       return EXIT_OK;
     }
     std::fprintf(stderr, "trailhound: unknown command '%s'\n\n%s", cmd.c_str(), USAGE);
+    return EXIT_USAGE;
+  } catch (const state::state_error& e) {
+    std::fprintf(stderr, "trailhound: %s\n", e.what());
     return EXIT_USAGE;
   } catch (const config::config_error& e) {
     std::fprintf(stderr, "trailhound: config error: %s\n", e.what());

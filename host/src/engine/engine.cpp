@@ -336,6 +336,25 @@ bool engine::is_known_account(std::string_view account) const noexcept {
   return !account.empty() && known_accounts_.find(account) != known_accounts_.end();
 }
 
+std::string engine::known_accounts_state() const {
+  std::string out;
+  for (const auto& a : known_accounts_) {
+    out += a;
+    out.push_back('\n');
+  }
+  return out;
+}
+
+void engine::restore_known_accounts(std::string_view state) {
+  while (!state.empty()) {
+    size_t nl = state.find('\n');
+    std::string_view acct = state.substr(0, nl);
+    if (!acct.empty() && known_accounts_.size() < 100'000) known_accounts_.emplace(acct);
+    if (nl == std::string_view::npos) break;
+    state.remove_prefix(nl + 1);
+  }
+}
+
 void engine::tick_due(int64_t now_ms) noexcept {
   int64_t next = INT64_MAX;
   for (auto& p : instances_) {

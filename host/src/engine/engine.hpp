@@ -102,6 +102,9 @@ class engine {
   void log(th_host_ctx& inst, int32_t level, std::string_view msg);
   th_status emit(th_host_ctx& inst, const th_finding* f) noexcept;
   bool is_known_account(std::string_view account) const noexcept;
+  // The accounts seen so far (host state persisted with the detectors' state).
+  std::string known_accounts_state() const;
+  void restore_known_accounts(std::string_view state);
   const config::effective_config& config() const noexcept { return cfg_; }
   const engine_options& options() const noexcept { return opts_; }
   int64_t watermark_ms() const noexcept { return watermark_ms_; }
