@@ -3,6 +3,8 @@
 // getters only, depth capped before the DOM is built, pooled allocator cleared per record.
 #include "cloudtrail/record_parser.hpp"
 
+#include "cloudtrail/detail.hpp"
+
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
@@ -10,14 +12,10 @@
 #include <vector>
 
 namespace trailhound::cloudtrail {
+using detail::document;
+using detail::pool_allocator;
+using detail::value;
 namespace {
-
-using pool_allocator = rapidjson::MemoryPoolAllocator<rapidjson::CrtAllocator>;
-using document = rapidjson::GenericDocument<rapidjson::UTF8<>, pool_allocator, pool_allocator>;
-using value = rapidjson::GenericValue<rapidjson::UTF8<>, pool_allocator>;
-
-constexpr unsigned PARSE_FLAGS = rapidjson::kParseInsituFlag |
-                                 rapidjson::kParseValidateEncodingFlag;
 
 th_str str_of(const value& v) noexcept {
   if (!v.IsString()) return th_str{nullptr, 0};
@@ -205,68 +203,9 @@ uint32_t json_depth(std::string_view text, uint32_t limit) noexcept {
   return max_depth;
 }
 
-struct record_parser::impl {
-  static constexpr size_t POOL_BYTES = 256 * 1024;
-  static constexpr size_t STACK_BYTES = 16 * 1024;
-  std::vector<char> pool_buffer = std::vector<char>(POOL_BYTES);
-  std::vector<char> stack_buffer = std::vector<char>(STACK_BYTES);
-  pool_allocator value_alloc{pool_buffer.data(), pool_buffer.size()};
-  pool_allocator stack_alloc{stack_buffer.data(), stack_buffer.size()};
-  std::string scratch;
-  document* doc = nullptr;
-  alignas(document) unsigned char doc_storage[sizeof(document)];
-  parse_limits limits;
-
-  void release() noexcept {
-    if (doc) {
-      doc->~document();
-      doc = nullptr;
-    }
-    value_alloc.Clear();
-    stack_alloc.Clear();
-  }
-};
-
-record_parser::record_parser() : impl_(std::make_unique<impl>()) {}
-record_parser::~record_parser() { impl_->release(); }
-
-void record_parser::reset() noexcept { impl_->release(); }
-void record_parser::set_limits(const parse_limits& limits) noexcept { impl_->limits = limits; }
-
-bool record_parser::parse(std::string_view raw, th_event& ev, parse_error& err) noexcept {
-  impl& s = *impl_;
-  s.release();
-  std::memset(&ev, 0, sizeof ev);
-  ev.struct_size = sizeof ev;
-  ev.mfa_authenticated = ev.read_only = ev.management_event = TH_FLAG_UNKNOWN;
-  ev.aws_service_origin = TH_FLAG_FALSE;
-  ev.raw_json = th_str{raw.data(), raw.size()};
-
-  if (!s.limits.depth_prechecked) {
-    uint32_t depth = json_depth(raw, s.limits.max_depth);
-    if (depth > s.limits.max_depth) {
-      err = {0, "nesting deeper than " + std::to_string(s.limits.max_depth)};
-      return false;
-    }
-  }
-  try {
-    s.scratch.assign(raw.data(), raw.size());
-  } catch (...) {
-    err = {0, "out of memory copying the record"};
-    return false;
-  }
-  s.doc = new (s.doc_storage) document(&s.value_alloc, impl::STACK_BYTES, &s.stack_alloc);
-  document& d = *s.doc;
-  d.ParseInsitu<PARSE_FLAGS>(s.scratch.data());
-  if (d.HasParseError()) {
-    err = {d.GetErrorOffset(), rapidjson::GetParseError_En(d.GetParseError())};
-    return false;
-  }
-  if (!d.IsObject()) {
-    err = {0, "record is not a JSON object"};
-    return false;
-  }
-  ev.root = reinterpret_cast<const th_value*>(static_cast<const value*>(&d));
+namespace detail {
+bool extract_fields(const value& d, th_event& ev, parse_error& err) noexcept {
+  ev.root = reinterpret_cast<const th_value*>(&d);
 
   bool has_time_field = false;
   for (auto m = d.MemberBegin(); m != d.MemberEnd(); ++m) {
@@ -324,6 +263,76 @@ bool record_parser::parse(std::string_view raw, th_event& ev, parse_error& err) 
       ends_with(ev.source_ip, ".amazonaws.com"))
     ev.aws_service_origin = TH_FLAG_TRUE;
   return true;
+}
+
+void init_event(std::string_view raw, th_event& ev) noexcept {
+  std::memset(&ev, 0, sizeof ev);
+  ev.struct_size = sizeof ev;
+  ev.mfa_authenticated = ev.read_only = ev.management_event = TH_FLAG_UNKNOWN;
+  ev.aws_service_origin = TH_FLAG_FALSE;
+  ev.raw_json = th_str{raw.data(), raw.size()};
+}
+
+}  // namespace detail
+
+struct record_parser::impl {
+  static constexpr size_t POOL_BYTES = 256 * 1024;
+  static constexpr size_t STACK_BYTES = 16 * 1024;
+  std::vector<char> pool_buffer = std::vector<char>(POOL_BYTES);
+  std::vector<char> stack_buffer = std::vector<char>(STACK_BYTES);
+  pool_allocator value_alloc{pool_buffer.data(), pool_buffer.size()};
+  pool_allocator stack_alloc{stack_buffer.data(), stack_buffer.size()};
+  std::string scratch;
+  document* doc = nullptr;
+  alignas(document) unsigned char doc_storage[sizeof(document)];
+  parse_limits limits;
+
+  void release() noexcept {
+    if (doc) {
+      doc->~document();
+      doc = nullptr;
+    }
+    value_alloc.Clear();
+    stack_alloc.Clear();
+  }
+};
+
+record_parser::record_parser() : impl_(std::make_unique<impl>()) {}
+record_parser::~record_parser() { impl_->release(); }
+
+void record_parser::reset() noexcept { impl_->release(); }
+void record_parser::set_limits(const parse_limits& limits) noexcept { impl_->limits = limits; }
+
+bool record_parser::parse(std::string_view raw, th_event& ev, parse_error& err) noexcept {
+  impl& s = *impl_;
+  s.release();
+  detail::init_event(raw, ev);
+
+  if (!s.limits.depth_prechecked) {
+    uint32_t depth = json_depth(raw, s.limits.max_depth);
+    if (depth > s.limits.max_depth) {
+      err = {0, "nesting deeper than " + std::to_string(s.limits.max_depth)};
+      return false;
+    }
+  }
+  try {
+    s.scratch.assign(raw.data(), raw.size());
+  } catch (...) {
+    err = {0, "out of memory copying the record"};
+    return false;
+  }
+  s.doc = new (s.doc_storage) document(&s.value_alloc, impl::STACK_BYTES, &s.stack_alloc);
+  document& d = *s.doc;
+  d.ParseInsitu<detail::PARSE_FLAGS>(s.scratch.data());
+  if (d.HasParseError()) {
+    err = {d.GetErrorOffset(), rapidjson::GetParseError_En(d.GetParseError())};
+    return false;
+  }
+  if (!d.IsObject()) {
+    err = {0, "record is not a JSON object"};
+    return false;
+  }
+  return detail::extract_fields(d, ev, err);
 }
 
 }  // namespace trailhound::cloudtrail

@@ -2,8 +2,7 @@
 // Scan pipeline: ordered hand-off from loader threads to the dispatching thread.
 #include "pipeline/scan.hpp"
 
-#include <unistd.h>
-
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -12,18 +11,18 @@
 #include <optional>
 #include <thread>
 
-#include "cloudtrail/record_parser.hpp"
+#include "cloudtrail/batch.hpp"
 #include "pipeline/dedup.hpp"
 
 namespace trailhound::pipeline {
 namespace {
 
-// Loads files on worker threads; take(i) returns file i once loaded, in order.
+// Loads and parses files on worker threads; take(i) returns file i once ready, in order.
 class ordered_loader {
  public:
   ordered_loader(const std::vector<input::input_file>& files, const input::limits& lim,
-                 unsigned threads, size_t ahead)
-      : files_(files), lim_(lim), ahead_(ahead < 1 ? 1 : ahead), slots_(files.size()) {
+                 const cloudtrail::parse_limits& plim, unsigned threads, size_t ahead)
+      : files_(files), lim_(lim), plim_(plim), ahead_(ahead < 1 ? 1 : ahead), slots_(files.size()) {
     for (unsigned t = 0; t < threads; ++t) workers_.emplace_back([this] { work(); });
   }
   ~ordered_loader() {
@@ -35,10 +34,10 @@ class ordered_loader {
     for (auto& w : workers_) w.join();
   }
 
-  input::loaded_file take(size_t i) {
+  cloudtrail::parsed_batch take(size_t i) {
     std::unique_lock<std::mutex> lock(m_);
     cv_.wait(lock, [&] { return slots_[i].has_value(); });
-    input::loaded_file f = std::move(*slots_[i]);
+    cloudtrail::parsed_batch f = std::move(*slots_[i]);
     slots_[i].reset();
     consumed_ = i + 1;
     lock.unlock();
@@ -57,7 +56,7 @@ class ordered_loader {
         if (stop_ || next_ >= files_.size()) return;
         i = next_++;
       }
-      input::loaded_file f = input::load_file(files_[i], lim_);
+      cloudtrail::parsed_batch f = cloudtrail::parse_file(input::load_file(files_[i], lim_), plim_);
       {
         std::lock_guard<std::mutex> lock(m_);
         slots_[i] = std::move(f);
@@ -68,8 +67,9 @@ class ordered_loader {
 
   const std::vector<input::input_file>& files_;
   input::limits lim_;
+  cloudtrail::parse_limits plim_;
   size_t ahead_;
-  std::vector<std::optional<input::loaded_file>> slots_;
+  std::vector<std::optional<cloudtrail::parsed_batch>> slots_;
   std::vector<std::thread> workers_;
   std::mutex m_;
   std::condition_variable cv_;
@@ -106,23 +106,22 @@ scan_summary run_scan(const scan_options& opts, engine::engine& eng,
   }
 
   unsigned threads = opts.loader_threads;
-  if (threads == 0) {
-    unsigned cores = std::thread::hardware_concurrency();
-    threads = cores > 1 ? cores - 1 : 1;
-  }
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   if (threads > found.files.size()) threads = static_cast<unsigned>(found.files.size());
 
-  cloudtrail::record_parser parser;
   cloudtrail::parse_limits plim;
   plim.max_depth = opts.limits.max_depth;
   plim.depth_prechecked = true;  // the splitter enforces max_depth
-  parser.set_limits(plim);
   dedup_window dedup(opts.dedup_window_ms);
   bool first_event = true;
+  cloudtrail::record_parser parser;  // for files too large to parse ahead
+  parser.set_limits(plim);
 
-  ordered_loader loader(found.files, opts.limits, threads, opts.max_files_ahead);
+  ordered_loader loader(found.files, opts.limits, plim, threads,
+                        std::max<size_t>(opts.max_files_ahead, threads + 1));
   for (size_t i = 0; i < found.files.size(); ++i) {
-    input::loaded_file f = loader.take(i);
+    cloudtrail::parsed_batch batch = loader.take(i);
+    const input::loaded_file& f = batch.file;
     sum.input.add(f);
     if (!f.fatal_error.empty()) {
       problem(f.path + ": " + f.fatal_error);
@@ -138,21 +137,16 @@ scan_summary run_scan(const scan_options& opts, engine::engine& eng,
               std::to_string(e.offset) + "): " + e.reason);
       ++sum.malformed_by_reason[e.reason.substr(0, e.reason.find(" after "))];
     }
-    th_event ev;
-    cloudtrail::parse_error err;
-    for (const auto& r : f.records) {
-      std::string_view raw = f.record(r);
-      if (!parser.parse(raw, ev, err)) {
-        ++sum.records_malformed;
-        ++sum.malformed_by_reason[err.reason];
-        problem(f.path + ": record " + std::to_string(r.index) + " (byte " +
-                std::to_string(r.offset + err.offset) + "): " + err.reason);
-        continue;
-      }
-      ++sum.records_parsed;
+    for (const auto& fail : batch.failures) {
+      ++sum.records_malformed;
+      ++sum.malformed_by_reason[fail.reason];
+      problem(f.path + ": record " + std::to_string(fail.index) + " (byte " +
+              std::to_string(fail.offset) + "): " + fail.reason);
+    }
+    auto deliver = [&](const th_event& ev) {
       if (dedup.seen(std::string_view(ev.event_id.ptr, ev.event_id.len), ev.event_time_ms)) {
         ++sum.records_duplicate;
-        continue;
+        return;
       }
       if (first_event) {
         sum.first_event_ms = sum.last_event_ms = ev.event_time_ms;
@@ -163,6 +157,25 @@ scan_summary run_scan(const scan_options& opts, engine::engine& eng,
       }
       eng.dispatch(ev);
       ++sum.records_dispatched;
+    };
+    if (!batch.lazy) {
+      sum.records_parsed += batch.events.size();
+      for (const th_event& ev : batch.events) deliver(ev);
+      continue;
+    }
+    // A very large file (e.g. a big NDJSON export): parse record by record, in file order.
+    th_event ev;
+    cloudtrail::parse_error err;
+    for (const auto& r : f.records) {
+      if (!parser.parse(f.record(r), ev, err)) {
+        ++sum.records_malformed;
+        ++sum.malformed_by_reason[err.reason];
+        problem(f.path + ": record " + std::to_string(r.index) + " (byte " +
+                std::to_string(r.offset + err.offset) + "): " + err.reason);
+        continue;
+      }
+      ++sum.records_parsed;
+      deliver(ev);
     }
     parser.reset();
   }

@@ -18,8 +18,8 @@ struct scan_options {
   std::vector<std::string> paths;
   input::limits limits;
   int64_t dedup_window_ms = 6 * 3600 * 1000;
-  unsigned loader_threads = 0;  // 0 = one per core beyond the dispatching thread, at least 1
-  size_t max_files_ahead = 8;   // loaded files waiting for dispatch, at most
+  unsigned loader_threads = 0;  // read+inflate+split+parse workers; 0 = one per core
+  size_t max_files_ahead = 4;   // parsed files waiting for dispatch, at most (memory bound)
   size_t max_reported_problems = 50;  // per kind; the rest only counted
   bool progress = false;        // a progress line on stderr
 };

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: Apache-2.0
+// Whole-file parsing into one arena: one scratch copy of the file, in-situ parsing per record,
+// parsed roots moved out of a reused document into the arena.
+#include "cloudtrail/batch.hpp"
+
+#include <rapidjson/error/en.h>
+
+#include <algorithm>
+#include <new>
+#include <numeric>
+
+#include "cloudtrail/detail.hpp"
+
+namespace trailhound::cloudtrail {
+
+using detail::document;
+using detail::pool_allocator;
+using detail::value;
+
+struct parsed_batch::arena {
+  static constexpr size_t CHUNK = 1 << 20;
+  static constexpr size_t STACK_BYTES = 64 * 1024;
+  std::string scratch;  // parsed in situ: the DOM's strings live here
+  pool_allocator values{CHUNK};
+  // The reused document keeps its parse stack here; it is never cleared while the document
+  // lives (clearing would free the stack under it).
+  pool_allocator stack{STACK_BYTES * 2};
+};
+
+parsed_batch::parsed_batch() = default;
+parsed_batch::~parsed_batch() = default;
+parsed_batch::parsed_batch(parsed_batch&&) noexcept = default;
+parsed_batch& parsed_batch::operator=(parsed_batch&&) noexcept = default;
+
+parsed_batch parse_file(input::loaded_file&& f, const parse_limits& lim) noexcept {
+  parsed_batch b;
+  b.file = std::move(f);
+  const input::loaded_file& file = b.file;
+  size_t next = 0;  // first record not handled yet (for the out-of-memory path)
+  if (file.records.size() > lim.max_batch_records) {
+    b.lazy = true;
+    return b;
+  }
+  try {
+    b.arena_ = std::make_unique<parsed_batch::arena>();
+    auto& a = *b.arena_;
+    a.scratch = file.text;
+    b.events.reserve(file.records.size());
+    document doc(&a.values, parsed_batch::arena::STACK_BYTES, &a.stack);
+    for (; next < file.records.size(); ++next) {
+      const input::record_ref& r = file.records[next];
+      std::string_view raw = file.record(r);
+      if (!lim.depth_prechecked && json_depth(raw, lim.max_depth) > lim.max_depth) {
+        b.failures.push_back({r.index, r.offset, "nesting deeper than " + std::to_string(lim.max_depth)});
+        continue;
+      }
+      // Terminate this record in the scratch copy; the byte after it belongs to the next record
+      // (or is the string's own terminator) and is restored right after parsing.
+      char* begin = a.scratch.data() + r.offset;
+      char* end = begin + r.length;
+      char saved = *end;
+      *end = '\0';
+      doc.ParseInsitu<detail::PARSE_FLAGS>(begin);
+      *end = saved;
+      if (doc.HasParseError()) {
+        b.failures.push_back({r.index, r.offset + doc.GetErrorOffset(),
+                              rapidjson::GetParseError_En(doc.GetParseError())});
+        continue;
+      }
+      if (!doc.IsObject()) {
+        b.failures.push_back({r.index, r.offset, "record is not a JSON object"});
+        continue;
+      }
+      // Move the parsed root out of the reused document into the arena.
+      void* slot = a.values.Malloc(sizeof(value));
+      if (!slot) throw std::bad_alloc();
+      value* root = new (slot) value();
+      root->Swap(static_cast<value&>(doc));
+      th_event ev;
+      detail::init_event(raw, ev);
+      parse_error err;
+      if (!detail::extract_fields(*root, ev, err)) {
+        b.failures.push_back({r.index, r.offset + err.offset, std::move(err.reason)});
+        continue;
+      }
+      b.events.push_back(ev);
+    }
+    // Records inside a CloudTrail file are not in time order; detectors want them ordered.
+    std::stable_sort(b.events.begin(), b.events.end(), [](const th_event& x, const th_event& y) {
+      return x.event_time_ms < y.event_time_ms;
+    });
+  } catch (...) {
+    for (; next < file.records.size(); ++next)
+      b.failures.push_back({file.records[next].index, file.records[next].offset, "out of memory"});
+  }
+  return b;
+}
+
+}  // namespace trailhound::cloudtrail

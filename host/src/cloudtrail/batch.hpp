@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: Apache-2.0
+// Parses all records of one loaded file at once into one arena (on a worker thread) and orders
+// the events by event time, so the dispatching thread only routes.
+#pragma once
+
+#include <trailhound/plugin_abi.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cloudtrail/record_parser.hpp"
+#include "input/input.hpp"
+
+namespace trailhound::cloudtrail {
+
+struct record_failure {
+  uint32_t index = 0;   // record index in the file
+  uint64_t offset = 0;  // byte offset in the file's (decompressed) content
+  std::string reason;
+};
+
+// The parsed records of one file. Events and every value reachable from them stay valid as long
+// as the batch lives. Movable, not copyable.
+class parsed_batch {
+ public:
+  parsed_batch();
+  ~parsed_batch();
+  parsed_batch(parsed_batch&&) noexcept;
+  parsed_batch& operator=(parsed_batch&&) noexcept;
+
+  input::loaded_file file;            // the source (text kept: raw_json points into it)
+  std::vector<th_event> events;       // valid records, ordered by event time (stable)
+  std::vector<record_failure> failures;
+  // Set for files with more than parse_limits::max_batch_records records: nothing was parsed
+  // ahead (memory stays flat); the consumer parses them one by one in file order.
+  bool lazy = false;
+
+ private:
+  friend parsed_batch parse_file(input::loaded_file&& f, const parse_limits& lim) noexcept;
+  struct arena;
+  std::unique_ptr<arena> arena_;
+};
+
+// Parses every record of `f` (splitter output) into a batch (or marks it lazy, see above). Never throws: records that cannot be
+// parsed become failures; out of memory turns the rest of the file into failures.
+parsed_batch parse_file(input::loaded_file&& f, const parse_limits& lim) noexcept;
+
+}  // namespace trailhound::cloudtrail
