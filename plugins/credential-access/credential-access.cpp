@@ -3,15 +3,15 @@
 // Manager secrets or decrypted SSM parameters in a short window, and EC2 Windows password data.
 #include <algorithm>
 #include <cctype>
-#include <deque>
 #include <string>
 #include <string_view>
 #include <trailhound/sdk.hpp>
-#include <unordered_map>
+#include <trailhound/util.hpp>
 #include <vector>
 
 namespace {
 using namespace trailhound::sdk;
+namespace util = trailhound::sdk::util;
 
 constexpr size_t MAX_EVIDENCE_EVENTS = 50;
 constexpr size_t MAX_EVIDENCE_ITEMS = 100;
@@ -19,16 +19,6 @@ constexpr size_t MAX_EVIDENCE_ITEMS = 100;
 // ------------------------------------------------------------------------------------------
 // Identifier normalisation
 // ------------------------------------------------------------------------------------------
-// True when an AWS service acted on its own (skipped). "AWS Internal" as source address with a
-// human identity and no invokedBy is the console acting for that human: kept.
-bool service_actor(const event& e) {
-  if (!e.aws_service()) return false;
-  std::string_view t = e.identity_type();
-  bool human = t == "IAMUser" || t == "AssumedRole" || t == "Root" || t == "FederatedUser" ||
-               t == "IdentityCenterUser";
-  return !(human && e.invoked_by().empty() && e.source_ip() == "AWS Internal");
-}
-
 bool alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 
 // "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db-AbCdEf" -> "prod/db"; a name is
@@ -62,111 +52,27 @@ std::string normalize_parameter(std::string_view name) {
 }
 
 // ------------------------------------------------------------------------------------------
-// Distinct items per key in a sliding window of event time, with one alert per window.
+// Distinct items per principal in a sliding window of event time (util::distinct_window), with
+// the callers' addresses and the call count of the current window.
 // ------------------------------------------------------------------------------------------
-struct window_state {
-  std::unordered_map<std::string, int64_t> items;  // item -> last time seen (ms)
-  struct ev_ref {
-    int64_t t;
-    std::string id, name;
-  };
-  std::deque<ev_ref> events;
-  int64_t max_ms = 0;
-  int64_t cooldown_until = 0;
-  int64_t last_prune_ms = 0;
+struct window_state : util::distinct_state {
   int64_t last_list_ms = -1;  // last ListSecrets/DescribeParameters by this principal
-  std::string account, region, source_ip, user_agent;
   std::vector<std::string> source_ips;
   int64_t total_calls = 0;
+  void on_reset() {  // called by reset_after_alert()
+    source_ips.clear();
+    total_calls = 0;
+  }
 };
+using distinct_window = util::distinct_window<window_state>;
 
-class distinct_window {
- public:
-  distinct_window(int64_t window_ms, size_t max_keys)
-      : window_ms_(window_ms), max_keys_(max_keys) {}
-
-  // Returns the state of `key`, created when absent (nullptr when the table is full).
-  window_state* get(const std::string& key, int64_t now) {
-    auto it = map_.find(key);
-    if (it != map_.end()) return &it->second;
-    if (map_.size() >= max_keys_) evict(now);
-    if (map_.size() >= max_keys_) return nullptr;
-    return &map_[key];
-  }
-  window_state* find(const std::string& key) {
-    auto it = map_.find(key);
-    return it == map_.end() ? nullptr : &it->second;
-  }
-  // Adds `item` seen at `t`; returns false when the event is too old to matter.
-  bool add(window_state& s, std::string_view item, const event& e) {
-    int64_t t = e.time_ms();
-    int64_t now = std::max(s.max_ms, t);
-    if (t < now - window_ms_) return false;
-    s.max_ms = now;
-    // Full pruning is O(items): do it every eighth of a window, and exactly before decisions
-    // (live()).
-    if (now - s.last_prune_ms >= window_ms_ / 8) prune(s, now);
-    while (!s.events.empty() && s.events.front().t < now - window_ms_) s.events.pop_front();
-    auto it = s.items.find(std::string(item));
-    if (it == s.items.end())
-      s.items.emplace(std::string(item), t);
-    else if (t > it->second)
-      it->second = t;
-    if (s.events.size() < MAX_EVIDENCE_EVENTS * 4 &&
-        (s.events.empty() || s.events.back().id != e.id()))
-      s.events.push_back({t, std::string(e.id()), std::string(e.name())});
-    s.account = std::string(e.recipient_account());
-    s.region = std::string(e.region());
-    s.source_ip = std::string(e.source_ip());
-    s.user_agent = std::string(e.user_agent());
-    if (s.source_ips.size() < 10 &&
-        std::find(s.source_ips.begin(), s.source_ips.end(), e.source_ip()) == s.source_ips.end())
-      s.source_ips.emplace_back(e.source_ip());
-    ++s.total_calls;
-    return true;
-  }
-  bool crossed(window_state& s, size_t threshold) const {
-    return s.items.size() >= threshold && s.max_ms >= s.cooldown_until && live(s) >= threshold;
-  }
-  // After an alert: start a fresh window; the next alert needs `threshold` new items.
-  void reset_after_alert(window_state& s) const {
-    s.cooldown_until = s.max_ms + window_ms_;
-    s.items.clear();
-    s.events.clear();
-    s.source_ips.clear();
-    s.total_calls = 0;
-  }
-  void evict(int64_t now) {
-    for (auto it = map_.begin(); it != map_.end();) {
-      if (it->second.max_ms < now - window_ms_ && it->second.cooldown_until < now)
-        it = map_.erase(it);
-      else
-        ++it;
-    }
-  }
-  int64_t window_ms() const { return window_ms_; }
-  // Distinct items within the window ending at the latest event of `s` (exact).
-  size_t live(window_state& s) const {
-    prune(s, s.max_ms);
-    return s.items.size();
-  }
-
- private:
-  void prune(window_state& s, int64_t now) const {
-    s.last_prune_ms = now;
-    int64_t horizon = now - window_ms_;
-    for (auto it = s.items.begin(); it != s.items.end();) {
-      if (it->second < horizon)
-        it = s.items.erase(it);
-      else
-        ++it;
-    }
-    while (!s.events.empty() && s.events.front().t < horizon) s.events.pop_front();
-  }
-  int64_t window_ms_;
-  size_t max_keys_;
-  std::unordered_map<std::string, window_state> map_;
-};
+// Adds `item` of event `e` to `s`; false when `e` is too old to matter.
+bool add_item(distinct_window& w, window_state& s, std::string_view item, const event& e) {
+  if (!w.add(s, item, e.time_ms(), e.id(), e.name())) return false;
+  util::add_unique(s.source_ips, e.source_ip(), 10);
+  ++s.total_calls;
+  return true;
+}
 
 // ------------------------------------------------------------------------------------------
 // The detector
@@ -234,7 +140,7 @@ class credential_access final : public detector {
                     static_cast<size_t>(cfg.get_int("max_principals"))) {}
 
   void on_event(const event& e) override {
-    if (e.failed() || service_actor(e)) return;
+    if (e.failed() || util::service_actor(e)) return;
     std::string_view name = e.name();
     std::string_view src = e.source();
     if (src == "secretsmanager.amazonaws.com") {
@@ -256,15 +162,8 @@ class credential_access final : public detector {
   }
 
  private:
-  static std::string key_of(const event& e) {
-    std::string_view p = e.principal_arn();
-    if (p.empty()) p = e.principal_id();
-    if (p.empty()) p = e.access_key_id();
-    return std::string(p);
-  }
-
   void note_listing(distinct_window& w, const event& e) {
-    std::string key = key_of(e);
+    std::string key(util::principal_key(e));
     if (key.empty()) return;
     if (window_state* s = w.get(key, e.time_ms())) s->last_list_ms = e.time_ms();
   }
@@ -310,7 +209,7 @@ class credential_access final : public detector {
 
   void track(distinct_window& w, const event& e, const std::vector<std::string>& items,
              size_t threshold, const char* rule, const char* items_key, const char* what) {
-    std::string key = key_of(e);
+    std::string key(util::principal_key(e));
     if (key.empty()) return;
     window_state* s = w.get(key, e.time_ms());
     if (!s) {
@@ -318,25 +217,12 @@ class credential_access final : public detector {
       return;
     }
     for (auto& it : items)
-      if (!w.add(*s, it, e)) return;
+      if (!add_item(w, *s, it, e)) return;
     if (!w.crossed(*s, threshold)) return;
     finding f = make_finding(rule, e);
-    f.event_ids.clear();
-    f.event_names.clear();
-    f.first_seen_ms = 0;
-    f.last_seen_ms = 0;
-    size_t n = 0;
-    for (auto& r : s->events) {
-      if (n++ >= MAX_EVIDENCE_EVENTS) break;
-      f.with_event(r.id, r.name, r.t);
-    }
+    distinct_window::fill_events(f, *s, MAX_EVIDENCE_EVENTS);
     if (f.event_ids.empty()) f.with_event(e);
-    std::vector<std::string> list;
-    for (auto& [item, t] : s->items) {
-      if (list.size() >= MAX_EVIDENCE_ITEMS) break;
-      list.push_back(item);
-    }
-    std::sort(list.begin(), list.end());
+    std::vector<std::string> list = distinct_window::sorted_items(*s, MAX_EVIDENCE_ITEMS);
     bool listed = s->last_list_ms >= 0 && s->last_list_ms >= f.first_seen_ms - w.window_ms() &&
                   s->last_list_ms <= f.last_seen_ms;
     f.sev = adjust(f.sev, e);
@@ -356,14 +242,14 @@ class credential_access final : public detector {
   }
 
   void on_password_data(const event& e) {
-    std::string key = key_of(e);
+    std::string key(util::principal_key(e));
     if (key.empty()) return;
     std::string_view instance = e.request()["instanceId"].str();
     if (instance.empty()) return;
     // One low finding per principal and instance per window.
     std::string single_key = key + "|" + std::string(instance);
     if (window_state* s = pwd_single_.get(single_key, e.time_ms())) {
-      if (pwd_single_.add(*s, instance, e) && pwd_single_.crossed(*s, 1)) {
+      if (add_item(pwd_single_, *s, instance, e) && pwd_single_.crossed(*s, 1)) {
         finding f = make_finding("ec2-password-data-retrieved", e);
         f.sev = adjust(f.sev, e);
         f.summary = std::string(e.identity()) + " retrieved the Windows password data of " +
@@ -381,7 +267,7 @@ class credential_access final : public detector {
   // Break-glass principals and calls from trusted networks rank one step lower, never silent.
   severity adjust(severity s, const event& e) const {
     if (ctx().is_break_glass(e.principal_arn())) s = lower(s);
-    if (ctx().trusted_cidrs_known() && ctx().is_trusted_ip(e.source_ip())) s = lower(s);
+    if (util::from_trusted_ip(ctx(), e)) s = lower(s);
     return s;
   }
 

@@ -2,59 +2,22 @@
 // Defense evasion: audit logging, threat detection and security tooling stopped, deleted or
 // weakened (CloudTrail, GuardDuty, Config, flow logs, log groups, Security Hub...).
 #include <algorithm>
-#include <cctype>
 #include <cstdint>
 #include <cstdlib>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <trailhound/sdk.hpp>
+#include <trailhound/util.hpp>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 namespace {
 using namespace trailhound::sdk;
+namespace util = trailhound::sdk::util;
 
 namespace dedetail {
-
-std::string lower(std::string_view s) {
-  std::string r(s);
-  for (auto& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return r;
-}
-
-// Case-insensitive glob with '*' and '?'.
-bool glob_match(std::string_view pattern, std::string_view text) {
-  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
-  auto eq = [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) ==
-           std::tolower(static_cast<unsigned char>(b));
-  };
-  while (t < text.size()) {
-    if (p < pattern.size() &&
-        (pattern[p] == '?' || (pattern[p] != '*' && eq(pattern[p], text[t])))) {
-      ++p;
-      ++t;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
-const std::string* first_match(const std::vector<std::string>& patterns, std::string_view text) {
-  for (auto& p : patterns)
-    if (glob_match(p, text)) return &p;
-  return nullptr;
-}
 
 std::string str_of(const value& v) {
   if (v.is_string()) return std::string(v.str());
@@ -88,25 +51,11 @@ std::string trail_name(std::string_view s) {
   return std::string(s);
 }
 
-// The account of an ARN ("arn:partition:service:region:account:..."), or "".
-std::string arn_account(std::string_view arn) {
-  if (!arn.starts_with("arn:")) return {};
-  size_t pos = 0;
-  for (int i = 0; i < 4; ++i) {
-    pos = arn.find(':', pos);
-    if (pos == std::string_view::npos) return {};
-    ++pos;
-  }
-  size_t end = arn.find(':', pos);
-  if (end == std::string_view::npos) return {};
-  return std::string(arn.substr(pos, end - pos));
-}
-
 // A KMS key reference reduced to what can be compared: the key id of a key ARN or id.
 std::string kms_key_id(std::string_view ref) {
   size_t p = ref.rfind("key/");
-  if (p != std::string_view::npos) return lower(ref.substr(p + 4));
-  return lower(ref);
+  if (p != std::string_view::npos) return util::to_lower(ref.substr(p + 4));
+  return util::to_lower(ref);
 }
 
 // "arn:aws:logs:us-east-1:111122223333:log-group:CloudTrail/Logs:*" -> "CloudTrail/Logs".
@@ -116,23 +65,6 @@ std::string log_group_from_arn(std::string_view arn) {
   std::string_view rest = arn.substr(p + 10);
   size_t end = rest.find(':');
   return std::string(end == std::string_view::npos ? rest : rest.substr(0, end));
-}
-
-bool is_access_denied(std::string_view code) {
-  std::string c = lower(code);
-  return c.find("accessdenied") != std::string::npos ||
-         c.find("unauthorized") != std::string::npos || c.find("forbidden") != std::string::npos ||
-         c.find("authorizationerror") != std::string::npos ||
-         c.find("notauthorized") != std::string::npos;
-}
-
-std::string join(const std::vector<std::string>& v, std::string_view sep = ", ") {
-  std::string out;
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (i) out += sep;
-    out += v[i];
-  }
-  return out;
 }
 
 }  // namespace dedetail
@@ -313,7 +245,7 @@ class defense_evasion final : public detector {
   void on_event(const event& e) override {
     if (e.aws_service()) return;
     std::string_view name = e.name();
-    bool denied = e.failed() && dedetail::is_access_denied(e.error_code());
+    bool denied = e.failed() && util::is_access_denied_like(e.error_code());
     if (e.failed() && !denied) return;  // nothing changed, and not a permission probe
 
     std::optional<verdict> v = evaluate(e, name);
@@ -347,10 +279,8 @@ class defense_evasion final : public detector {
   };
 
   std::string trail_key(const event& e, std::string_view ref) const {
-    std::string acct = dedetail::arn_account(ref);
-    if (acct.empty())
-      acct = std::string(e.recipient_account().empty() ? e.principal_account()
-                                                       : e.recipient_account());
+    std::string acct(util::arn_account(ref));
+    if (acct.empty()) acct = util::account_of(e);
     return acct + "/" + dedetail::trail_name(ref);
   }
 
@@ -381,7 +311,7 @@ class defense_evasion final : public detector {
         t.bucket = b;
         t.bucket_known = true;
         if (log_buckets_.size() >= kMaxTrails) log_buckets_.clear();
-        log_buckets_[dedetail::lower(b)] = dedetail::trail_name(str_of(src["name"]));
+        log_buckets_[util::to_lower(b)] = dedetail::trail_name(str_of(src["name"]));
       }
       if (src["s3KeyPrefix"].exists()) t.key_prefix = str_of(src["s3KeyPrefix"]);
       set_tri(t.multi_region, src["isMultiRegionTrail"]);
@@ -428,7 +358,7 @@ class defense_evasion final : public detector {
       std::string text = pol.is_string() ? std::string(pol.str()) : pol.json();
       if (text.find("cloudtrail.amazonaws.com") != std::string::npos) {
         if (log_buckets_.size() >= kMaxTrails) log_buckets_.clear();
-        log_buckets_.emplace(dedetail::lower(bucket), std::string());
+        log_buckets_.emplace(util::to_lower(bucket), std::string());
       }
     }
     // PutEventSelectors updates the management flag inside its evaluation.
@@ -481,9 +411,9 @@ class defense_evasion final : public detector {
       verdict v;
       v.rule = "vpc-flow-logs-deleted";
       v.sev = severity::medium;
-      v.summary = "VPC flow logs deleted" + (ids.empty() ? "" : ": " + dedetail::join(ids));
+      v.summary = "VPC flow logs deleted" + (ids.empty() ? "" : ": " + util::join(ids));
       v.ev.add("flowLogIds", ids);
-      v.dedup = dedetail::join(ids, ",");
+      v.dedup = util::join(ids, ",");
       return v;
     }
     if (src == "logs.amazonaws.com") return log_group(e, name);
@@ -510,9 +440,9 @@ class defense_evasion final : public detector {
       } else {
         std::vector<std::string> arns = dedetail::strings_of(req["standardsSubscriptionArns"]);
         v.sev = severity::medium;
-        v.summary = "Security Hub standards disabled: " + dedetail::join(arns);
+        v.summary = "Security Hub standards disabled: " + util::join(arns);
         v.ev.add("standardsSubscriptionArns", arns);
-        v.dedup = dedetail::join(arns, ",");
+        v.dedup = util::join(arns, ",");
       }
       return v;
     }
@@ -630,7 +560,7 @@ class defense_evasion final : public detector {
     std::string bucket = str_of(req["s3BucketName"]);
     if (!bucket.empty()) {
       if (t && t->bucket_known) {
-        if (dedetail::lower(t->bucket) != dedetail::lower(bucket)) {
+        if (util::to_lower(t->bucket) != util::to_lower(bucket)) {
           ev.add("s3BucketName", bucket);
           ev.add("previousS3BucketName", t->bucket);
           consider("log delivery moved to another bucket", severity::medium);
@@ -655,7 +585,7 @@ class defense_evasion final : public detector {
     verdict v;
     v.rule = "cloudtrail-trail-weakened";
     v.sev = top;
-    v.summary = "Trail " + dedetail::trail_name(ref) + " updated: " + dedetail::join(changes, "; ");
+    v.summary = "Trail " + dedetail::trail_name(ref) + " updated: " + util::join(changes, "; ");
     v.ev = ev;
     v.dedup = dedetail::trail_name(ref);
     return v;
@@ -679,7 +609,7 @@ class defense_evasion final : public detector {
         if (!s["includeManagementEvents"].as_bool(true)) continue;
         mgmt = true;
         all_allow_listed = false;
-        std::string rw = dedetail::lower(str_of(s["readWriteType"]));
+        std::string rw = util::to_lower(str_of(s["readWriteType"]));
         if (rw.empty() || rw == "all")
           mgmt_write = mgmt_read = true;
         else if (rw == "writeonly")
@@ -704,7 +634,7 @@ class defense_evasion final : public detector {
                 is_data = true;
             }
           } else if (field == "readOnly") {
-            for (auto& x : eq) (dedetail::lower(x) == "true" ? ro_true : ro_false) = true;
+            for (auto& x : eq) (util::to_lower(x) == "true" ? ro_true : ro_false) = true;
           } else if (field == "eventSource") {
             eq_sources = eq;
             ne_sources = dedetail::strings_of(fs["notEquals"]);
@@ -760,12 +690,12 @@ class defense_evasion final : public detector {
       std::sort(sources.begin(), sources.end());
       v.sev = severity::medium;
       v.summary = "Trail " + dedetail::trail_name(ref) + " logs management events only from " +
-                  dedetail::join(sources);
+                  util::join(sources);
       v.ev.add("eventSourceAllowList", sources);
     } else if (!excluded.empty()) {
       v.sev = severity::medium;
       v.summary = "Trail " + dedetail::trail_name(ref) + " excludes management events from " +
-                  dedetail::join(excluded);
+                  util::join(excluded);
       v.ev.add("excludedEventSources", excluded);
     } else {
       return record_selectors(e, t, true, std::nullopt);
@@ -794,17 +724,17 @@ class defense_evasion final : public detector {
     value req = e.request();
     std::string bucket = str_of(req["bucketName"]);
     if (bucket.empty()) return std::nullopt;
-    std::string lb = dedetail::lower(bucket);
+    std::string lb = util::to_lower(bucket);
     auto known = log_buckets_.find(lb);
     const std::string* pattern = nullptr;
     if (known == log_buckets_.end()) {
-      pattern = dedetail::first_match(bucket_patterns_, bucket);
+      pattern = util::glob_first(bucket_patterns_, bucket, util::match_case::insensitive);
       if (!pattern) return std::nullopt;
     }
     std::string trail_prefix;
     if (known != log_buckets_.end())
       for (auto& [k, t] : trails_)
-        if (t.bucket_known && dedetail::lower(t.bucket) == lb) trail_prefix = t.key_prefix;
+        if (t.bucket_known && util::to_lower(t.bucket) == lb) trail_prefix = t.key_prefix;
 
     value cfg = req["LifecycleConfiguration"];
     if (cfg.missing()) cfg = req["lifecycleConfiguration"];
@@ -812,7 +742,7 @@ class defense_evasion final : public detector {
     std::string best_id, best_prefix;
     bool best_covers = false;
     for (const value& r : cfg["Rule"].elements()) {
-      if (dedetail::lower(str_of(r["Status"])) == "disabled") continue;
+      if (util::to_lower(str_of(r["Status"])) == "disabled") continue;
       int64_t days = r["Expiration"]["Days"].as_int(-1);
       if (days < 0 || days > lifecycle_max_days_) continue;
       std::string prefix = str_of(r["Prefix"]);
@@ -875,7 +805,7 @@ class defense_evasion final : public detector {
       }
       std::vector<std::string> off;
       for (const value& f : req["features"].elements())
-        if (dedetail::lower(str_of(f["status"])) == "disabled") off.push_back(str_of(f["name"]));
+        if (util::to_lower(str_of(f["status"])) == "disabled") off.push_back(str_of(f["name"]));
       value ds = req["dataSources"];
       auto ds_off = [&](const value& node, const char* label) {
         value en2 = node["enable"];
@@ -889,7 +819,7 @@ class defense_evasion final : public detector {
       if (off.empty()) return std::nullopt;
       v.rule = "guardduty-protection-disabled";
       v.sev = severity::low;
-      v.summary = "GuardDuty protection disabled on detector " + det + ": " + dedetail::join(off);
+      v.summary = "GuardDuty protection disabled on detector " + det + ": " + util::join(off);
       v.ev.add("disabledFeatures", off);
       return v;
     }
@@ -906,13 +836,13 @@ class defense_evasion final : public detector {
       v.rule = "guardduty-members-removed";
       v.sev = severity::medium;
       v.summary = std::string(name) + ": GuardDuty no longer covers " +
-                  (accts.empty() ? std::string("member accounts") : dedetail::join(accts));
+                  (accts.empty() ? std::string("member accounts") : util::join(accts));
       v.ev.add("accountIds", accts);
-      v.dedup = det + "#" + dedetail::join(accts, ",");
+      v.dedup = det + "#" + util::join(accts, ",");
       return v;
     }
     if (name == "CreateFilter" || name == "UpdateFilter") {
-      if (dedetail::lower(str_of(req["action"])) != "archive") return std::nullopt;
+      if (util::to_lower(str_of(req["action"])) != "archive") return std::nullopt;
       std::string fname = str_of(req["name"]);
       if (fname.empty()) fname = str_of(req["filterName"]);
       value crit = req["findingCriteria"];
@@ -970,7 +900,8 @@ class defense_evasion final : public detector {
     std::string group = str_of(req["logGroupName"]);
     if (group.empty()) return std::nullopt;
     auto trail_it = trail_log_groups_.find(group);
-    const std::string* pattern = dedetail::first_match(log_group_patterns_, group);
+    const std::string* pattern =
+        util::glob_first(log_group_patterns_, group, util::match_case::insensitive);
     bool noise = group.starts_with("/aws/lambda/") || group.starts_with("/aws/codebuild/");
     verdict v;
     v.rule = "log-group-deleted";
@@ -1024,29 +955,24 @@ class defense_evasion final : public detector {
     std::vector<std::string> names = dedetail::strings_of(e.request()["alarmNames"]);
     std::vector<std::string> hits;
     for (auto& n : names)
-      if (dedetail::first_match(alarm_patterns_, n)) hits.push_back(n);
+      if (util::glob_any(alarm_patterns_, n, util::match_case::insensitive)) hits.push_back(n);
     if (hits.empty()) return std::nullopt;
     verdict v;
     v.rule = "security-alarms-deleted";
     v.sev = severity::medium;
-    v.summary = "Security alarms deleted: " + dedetail::join(hits);
+    v.summary = "Security alarms deleted: " + util::join(hits);
     v.ev.add("alarmNames", hits);
     if (hits.size() != names.size()) v.ev.add("allDeletedAlarms", names);
-    v.dedup = dedetail::join(hits, ",");
+    v.dedup = util::join(hits, ",");
     return v;
   }
 
   // ---------------------------------------------------------------------------------------
   // Emission
   // ---------------------------------------------------------------------------------------
-  bool break_glass(const event& e) const {
-    return ctx().is_break_glass(e.principal_arn()) ||
-           (e.identity() != e.principal_arn() && ctx().is_break_glass(e.identity()));
-  }
-
   void emit_verdict(const event& e, verdict& v) {
     finding f = make_finding(v.rule, e);
-    bool bg = break_glass(e);
+    bool bg = util::break_glass_caller(ctx(), e);
     f.sev = bg ? lower(v.sev) : v.sev;
     f.summary = v.summary + " (by " + std::string(e.identity()) + ").";
     f.ev = v.ev;
@@ -1065,7 +991,7 @@ class defense_evasion final : public detector {
     if (denied_seen_.size() >= kMaxDenied) denied_seen_.clear();
     denied_seen_[key] = e.time_ms();
     finding f = make_finding("defense-evasion-attempt-denied", e);
-    bool bg = break_glass(e);
+    bool bg = util::break_glass_caller(ctx(), e);
     if (bg) f.sev = lower(f.sev);
     f.summary = "Denied (" + std::string(e.error_code()) + "): " + v.summary + " (attempted by " +
                 std::string(e.identity()) + ").";

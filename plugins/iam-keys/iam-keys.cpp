@@ -8,11 +8,14 @@
 #include <string>
 #include <string_view>
 #include <trailhound/sdk.hpp>
+#include <trailhound/util.hpp>
 #include <unordered_map>
 #include <vector>
 
 namespace {
 using namespace trailhound::sdk;
+namespace util = trailhound::sdk::util;
+using util::account_of;
 
 constexpr int64_t kDisorderMs = 5 * 60 * 1000;  // out-of-order slack before state is dropped
 constexpr size_t kMaxStateEntries = 50000;      // per map; protects memory on hostile input
@@ -20,7 +23,6 @@ constexpr size_t kMaxListedUsers = 25;
 constexpr std::string_view kIam = "iam.amazonaws.com";
 constexpr std::string_view kSts = "sts.amazonaws.com";
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 bool contains(std::string_view s, std::string_view p) {
   return s.find(p) != std::string_view::npos;
 }
@@ -135,7 +137,7 @@ class iam_keys final : public detector {
     if (e.time_ms() < start_ms_) start_ms_ = e.time_ms();
     if (first_use_) {
       std::string_view key = e.access_key_id();
-      if (key.size() > 4 && starts_with(key, "AKIA")) track_key(e, key);
+      if (key.size() > 4 && key.starts_with("AKIA")) track_key(e, key);
     }
     if (e.source() != kIam) return;
 
@@ -192,15 +194,10 @@ class iam_keys final : public detector {
  private:
   // ---------------------------------------------------------------------------------------
   // helpers
-  static std::string account_of(const event& e) {
-    std::string_view a = e.recipient_account();
-    if (a.empty()) a = e.principal_account();
-    return std::string(a);
-  }
   static std::string caller_arn(const event& e) {
     std::string_view arn = e.principal_arn();
     if (!arn.empty()) return std::string(arn);
-    if (e.is_root()) return "arn:aws:iam::" + std::string(e.principal_account()) + ":root";
+    if (e.is_root()) return util::root_arn(e.principal_account());
     return std::string(e.principal_id());
   }
   // The user a key operation without userName applies to: the calling IAM user itself.
@@ -210,11 +207,10 @@ class iam_keys final : public detector {
   }
   // admin_principals (CI / automation roles) and break-glass lower one step each, never silence.
   void adjust_for_principal(const event& e, finding& f) const {
-    std::string_view who = e.identity();
-    if (ctx().is_break_glass(who) || ctx().is_break_glass(e.principal_arn())) {
+    if (util::break_glass_caller(ctx(), e)) {
       f.sev = lower(f.sev);
       f.ev.add_bool("breakGlass", true);
-    } else if (ctx().is_admin(who) || ctx().is_admin(e.principal_arn())) {
+    } else if (util::admin_caller(ctx(), e)) {
       f.sev = lower(f.sev);
       f.ev.add_bool("adminPrincipal", true);
     }
@@ -464,18 +460,10 @@ class iam_keys final : public detector {
                 ") and " + std::to_string(dt / 60000) + " minute(s) later called " +
                 std::string(e.name()) + (user.empty() ? "" : " on user " + std::string(user)) +
                 " in account " + account_of(e) + ".";
-    std::string key_ev = "{";
-    std::string tmp;
-    auto field = [&](const char* k, std::string_view v, bool last = false) {
-      tmp.clear();
-      detail::append_json_string(tmp, v);
-      key_ev += "\"" + std::string(k) + "\":" + tmp + (last ? "" : ",");
-    };
-    field("eventID", c.event_id);
-    field("userName", c.user_name);
-    field("accessKeyId", c.access_key_id, true);
-    key_ev += "}";
-    f.ev.add_json("createAccessKey", key_ev);
+    evidence key_ev;
+    key_ev.add("eventID", c.event_id).add("userName", c.user_name);
+    key_ev.add("accessKeyId", c.access_key_id);
+    f.ev.add_json("createAccessKey", key_ev.str());
     f.ev.add("followUpEvent", e.name());
     if (!user.empty()) f.ev.add("userName", user);
     if (!policy_arn.empty()) f.ev.add("policyArn", policy_arn);
@@ -522,7 +510,7 @@ class iam_keys final : public detector {
       f.sev = lower(f.sev);  // Terraform & co. start every run with GetCallerIdentity
       f.ev.add_bool("iacUserAgent", true);
     }
-    if (ctx().trusted_cidrs_known() && ctx().is_trusted_ip(e.source_ip())) {
+    if (util::from_trusted_ip(ctx(), e)) {
       f.sev = lower(f.sev);
       f.ev.add_bool("trustedSource", true);
     }

@@ -7,35 +7,29 @@
 #include <string>
 #include <string_view>
 #include <trailhound/sdk.hpp>
+#include <trailhound/util.hpp>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 namespace {
 using namespace trailhound::sdk;
+namespace util = trailhound::sdk::util;
+using util::account_of;
 
 constexpr size_t MAX_KEYS = 50000;              // per state map
 constexpr int64_t DAY_MS = 24LL * 3600 * 1000;  // re-report period of login-without-MFA
 constexpr std::string_view HIDDEN_USER = "HIDDEN_DUE_TO_SECURITY_REASONS";
 
-bool starts_with(std::string_view s, std::string_view p) {
-  return s.size() >= p.size() && s.compare(0, p.size(), p) == 0;
-}
-bool ends_with(std::string_view s, std::string_view p) {
-  return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
-}
-
 // An AWS service endpoint or an empty address is no attacker source address.
 bool is_service_address(std::string_view ip) {
-  return ip.empty() || ends_with(ip, ".amazonaws.com") || ip == "AWS Internal";
+  return ip.empty() || ip.ends_with(".amazonaws.com") || ip == "AWS Internal";
 }
 
 // Read-like event names, for records whose readOnly flag is absent.
 bool read_like_name(std::string_view n) {
-  for (std::string_view p : {"Get", "List", "Describe", "Lookup", "Search", "Head", "Check",
-                             "Simulate", "Test", "Validate"})
-    if (starts_with(n, p)) return true;
-  return false;
+  return util::starts_with_any(n, {"Get", "List", "Describe", "Lookup", "Search", "Head", "Check",
+                                   "Simulate", "Test", "Validate"});
 }
 
 // Writes that are harmless or part of setting MFA up (an admin without MFA enrolling a device
@@ -202,7 +196,7 @@ class mfa_and_signin final : public detector {
   };
 
   static std::string user_key(const event& e) {
-    std::string acct(e.recipient_account().empty() ? e.principal_account() : e.recipient_account());
+    std::string acct = account_of(e);
     if (e.is_root()) return acct + "|root";
     std::string_view user = e.user_name();
     if (user.empty() || user == HIDDEN_USER) return {};
@@ -239,7 +233,7 @@ class mfa_and_signin final : public detector {
     std::string_view arn = e.principal_arn();
     bool admin = ctx().is_admin(arn);
     bool break_glass = ctx().is_break_glass(arn);
-    bool trusted = ctx().trusted_cidrs_known() && ctx().is_trusted_ip(e.source_ip());
+    bool trusted = util::from_trusted_ip(ctx(), e);
     finding f = make_finding("console-login-without-mfa", e);
     if (admin) f.sev = severity::high;
     if (break_glass) f.sev = lower(f.sev);
@@ -319,15 +313,14 @@ class mfa_and_signin final : public detector {
     }
     bool ip_rule = std::string_view(rule) == "console-brute-force-ip";
     bool spray = ip_rule && static_cast<int64_t>(users.size() + (hidden ? 1 : 0)) >= spray_users_;
-    bool trusted = ctx().trusted_cidrs_known() && ctx().is_trusted_ip(e.source_ip());
+    bool trusted = util::from_trusted_ip(ctx(), e);
     if (spray) f.sev = severity::high;
     if (trusted) f.sev = lower(f.sev);
     if (!ip_rule) {
       // Failed sign-ins carry no ARN: name the targeted user.
       std::string acct = key.substr(0, key.find('|'));
       std::string who = key.substr(key.find('|') + 1);
-      f.principal = who == "root" ? "arn:aws:iam::" + acct + ":root"
-                                  : "arn:aws:iam::" + acct + ":user/" + who;
+      f.principal = who == "root" ? util::root_arn(acct) : "arn:aws:iam::" + acct + ":user/" + who;
     }
     if (ip_rule) {
       f.summary = std::to_string(w.failures.size()) + " failed console sign-ins from " + key +
@@ -420,18 +413,13 @@ class mfa_and_signin final : public detector {
     std::vector<std::pair<std::string, int64_t>> delete_events;  // DeleteVirtualMFADevice
   };
 
-  static std::string account_of(const event& e) {
-    return std::string(e.recipient_account().empty() ? e.principal_account()
-                                                     : e.recipient_account());
-  }
-
   void on_mfa_removed(const event& e) {
     if (e.failed() || e.aws_service()) return;
     now_ms_ = std::max(now_ms_, e.time_ms());
     std::string_view target = e.request()["userName"].str();
     std::string_view serial = e.request()["serialNumber"].str();
     bool is_delete = e.name() == "DeleteVirtualMFADevice";
-    bool root_device = ends_with(serial, ":mfa/root-account-mfa-device") ||
+    bool root_device = serial.ends_with(":mfa/root-account-mfa-device") ||
                        (e.is_root() && (target.empty() || target == "root"));
     std::string acct = account_of(e);
 
@@ -486,8 +474,8 @@ class mfa_and_signin final : public detector {
       return;
     }
     std::string_view caller = e.identity();
-    bool admin = ctx().is_admin(e.principal_arn()) || ctx().is_admin(caller);
-    bool break_glass = ctx().is_break_glass(e.principal_arn()) || ctx().is_break_glass(caller);
+    bool admin = util::admin_caller(ctx(), e);
+    bool break_glass = util::break_glass_caller(ctx(), e);
     finding f = make_finding("mfa-removed-other-user", e);
     if (admin || break_glass) f.sev = lower(f.sev);
     f.summary = std::string(caller) + " deactivated the MFA device " + std::string(serial) +

@@ -5,94 +5,26 @@
 #include <rapidjson/document.h>
 
 #include <algorithm>
-#include <cctype>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <trailhound/policy.hpp>
 #include <trailhound/sdk.hpp>
+#include <trailhound/util.hpp>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 namespace {
 using namespace trailhound::sdk;
+namespace util = trailhound::sdk::util;
+namespace policy = trailhound::sdk::policy;
 
 constexpr size_t MAX_KEYS = 50000;
 constexpr size_t MAX_POLICY_EVIDENCE = 4000;
 
-// ------------------------------------------------------------------------------------------
-// Small string helpers
-// ------------------------------------------------------------------------------------------
-bool starts_with(std::string_view s, std::string_view p) {
-  return s.size() >= p.size() && s.compare(0, p.size(), p) == 0;
-}
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
-// Case-insensitive glob with '*' and '?'.
-bool glob_match(std::string_view pat, std::string_view s) {
-  size_t p = 0, i = 0, star = std::string_view::npos, mark = 0;
-  auto eq = [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) ==
-           std::tolower(static_cast<unsigned char>(b));
-  };
-  while (i < s.size()) {
-    if (p < pat.size() && (pat[p] == '?' || (pat[p] != '*' && eq(pat[p], s[i])))) {
-      ++p;
-      ++i;
-    } else if (p < pat.size() && pat[p] == '*') {
-      star = p++;
-      mark = i;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      i = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pat.size() && pat[p] == '*') ++p;
-  return p == pat.size();
-}
-bool glob_any(const std::vector<std::string>& pats, std::string_view s) {
-  for (auto& p : pats)
-    if (glob_match(p, s)) return true;
-  return false;
-}
-
-bool is_account_id(std::string_view s) {
-  if (s.size() != 12) return false;
-  for (char c : s)
-    if (c < '0' || c > '9') return false;
-  return true;
-}
-
-// The account field of an ARN ("arn:aws:iam::123456789012:root" -> "123456789012"), a bare
-// 12-digit id as is, "" otherwise.
-std::string account_of_principal(std::string_view s) {
-  if (is_account_id(s)) return std::string(s);
-  if (!starts_with(s, "arn:")) return {};
-  size_t pos = 0;
-  for (int field = 0; field < 4; ++field) {
-    pos = s.find(':', pos);
-    if (pos == std::string_view::npos) return {};
-    ++pos;
-  }
-  size_t end = s.find(':', pos);
-  if (end == std::string_view::npos) return {};
-  std::string_view acct = s.substr(pos, end - pos);
-  return is_account_id(acct) ? std::string(acct) : std::string();
-}
+using util::account_of;
+using util::to_lower;
 
 // The name an ARN ends with ("arn:aws:iam::aws:policy/AdministratorAccess" -> the part after
 // "policy/", path included: "job-function/ViewOnlyAccess").
@@ -105,60 +37,19 @@ bool is_aws_managed_policy(std::string_view arn) {
   return arn.find(":iam::aws:policy/") != std::string_view::npos;
 }
 
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
-      i += 2;
-    } else if (s[i] == '+') {
-      out.push_back(' ');
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
 // ------------------------------------------------------------------------------------------
 // Policy documents: JSON text in a string, sometimes URL-encoded; parsed with RapidJSON using
-// typed getters only (DESIGN.md section 5).
+// typed getters only (DESIGN.md section 5) and read through policy::json_view.
 // ------------------------------------------------------------------------------------------
-using json_value = rapidjson::Value;
-
-bool nesting_ok(std::string_view s, int max_depth = 32) {
-  int depth = 0;
-  bool in_str = false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (in_str) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        in_str = false;
-      continue;
-    }
-    if (c == '"') in_str = true;
-    if (c == '{' || c == '[') {
-      if (++depth > max_depth) return false;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return true;
-}
+using policy::json_view;
+using policy::member_ci;
+using policy::strings_of;
 
 struct policy_doc {
   rapidjson::Document doc;
   std::string text;  // the decoded JSON text
   bool ok = false;
+  json_view root() const { return json_view(&doc); }
 };
 
 void parse_policy_text(policy_doc& out, std::string_view raw) {
@@ -166,7 +57,7 @@ void parse_policy_text(policy_doc& out, std::string_view raw) {
                              rapidjson::kParseValidateEncodingFlag;
   auto attempt = [&](std::string text) {
     size_t b = text.find_first_not_of(" \t\r\n");
-    if (b == std::string::npos || text[b] != '{' || !nesting_ok(text)) return false;
+    if (b == std::string::npos || text[b] != '{' || !policy::nesting_ok(text)) return false;
     out.doc.Parse<flags>(text.data(), text.size());
     if (out.doc.HasParseError() || !out.doc.IsObject()) return false;
     out.text = std::move(text);
@@ -174,7 +65,7 @@ void parse_policy_text(policy_doc& out, std::string_view raw) {
     return true;
   };
   if (attempt(std::string(raw))) return;
-  if (raw.find('%') != std::string_view::npos) attempt(percent_decode(raw));
+  if (raw.find('%') != std::string_view::npos) attempt(util::percent_decode(raw));
 }
 
 // A policy document from a requestParameters member: a JSON string (plain or URL-encoded) or,
@@ -186,53 +77,26 @@ void load_policy(policy_doc& out, const value& v) {
     parse_policy_text(out, v.json());
 }
 
+// Calls f(statement) for each statement object ("Statement": {...} or [...]); keys of any case.
 template <class F>
-void for_each_string(const json_value& v, F&& f) {
-  if (v.IsString()) {
-    f(std::string_view(v.GetString(), v.GetStringLength()));
-  } else if (v.IsArray()) {
-    for (auto& x : v.GetArray())
-      if (x.IsString()) f(std::string_view(x.GetString(), x.GetStringLength()));
-  }
+void for_each_statement(const json_view& doc, F&& f) {
+  for (const json_view& st : member_ci(doc, "Statement").elements())
+    if (st.is_object()) f(st);
 }
 
-const json_value* member(const json_value& obj, const char* name) {
-  if (!obj.IsObject()) return nullptr;
-  // Keys are case-sensitive in IAM, but hand-written documents vary; accept any case.
-  for (auto it = obj.MemberBegin(); it != obj.MemberEnd(); ++it) {
-    std::string_view k(it->name.GetString(), it->name.GetStringLength());
-    if (iequals(k, name)) return &it->value;
-  }
-  return nullptr;
-}
-
-template <class F>
-void for_each_statement(const json_value& doc, F&& f) {
-  const json_value* st = member(doc, "Statement");
-  if (!st) return;
-  if (st->IsObject()) {
-    f(*st);
-  } else if (st->IsArray()) {
-    for (auto& s : st->GetArray())
-      if (s.IsObject()) f(s);
-  }
-}
-
-bool is_allow(const json_value& stmt) {
-  const json_value* eff = member(stmt, "Effect");
-  return eff && eff->IsString() &&
-         iequals(std::string_view(eff->GetString(), eff->GetStringLength()), "Allow");
+bool is_allow(const json_view& stmt) {
+  return util::iequals(member_ci(stmt, "Effect").str(), "Allow");
 }
 
 // Lower-cased condition keys of a statement ("aws:principalorgid", "sts:externalid", ...).
-std::vector<std::string> condition_keys(const json_value& stmt) {
+std::vector<std::string> condition_keys(const json_view& stmt) {
   std::vector<std::string> keys;
-  const json_value* cond = member(stmt, "Condition");
-  if (!cond || !cond->IsObject()) return keys;
-  for (auto op = cond->MemberBegin(); op != cond->MemberEnd(); ++op) {
-    if (!op->value.IsObject()) continue;
-    for (auto k = op->value.MemberBegin(); k != op->value.MemberEnd(); ++k)
-      keys.push_back(to_lower(std::string_view(k->name.GetString(), k->name.GetStringLength())));
+  json_view cond = member_ci(stmt, "Condition");
+  if (!cond.is_object()) return keys;
+  for (uint32_t i = 0; i < cond.size(); ++i) {
+    json_view op = cond.member_at(i);
+    if (!op.is_object()) continue;
+    for (uint32_t k = 0; k < op.size(); ++k) keys.push_back(to_lower(op.member_name(k)));
   }
   return keys;
 }
@@ -244,33 +108,33 @@ struct broad_result {
 };
 
 // A permissions policy that grants everything, or everything in IAM, on every resource.
-broad_result analyze_permissions(const json_value& doc) {
+broad_result analyze_permissions(const json_view& doc) {
   broad_result r;
-  for_each_statement(doc, [&](const json_value& st) {
+  for_each_statement(doc, [&](const json_view& st) {
     if (r.broad && !r.conditioned) return;
     if (!is_allow(st)) return;
     std::string action_why;
-    if (member(st, "NotAction")) {
+    if (member_ci(st, "NotAction").exists()) {
       action_why = "Allow with NotAction";
-    } else if (const json_value* a = member(st, "Action")) {
-      for_each_string(*a, [&](std::string_view act) {
-        if (!action_why.empty()) return;
+    } else {
+      for (const std::string& act : strings_of(member_ci(st, "Action"))) {
         std::string l = to_lower(act);
-        if (l == "*" || l == "*:*" || l == "iam:*")
-          action_why = "Action \"" + std::string(act) + "\"";
-      });
+        if (l == "*" || l == "*:*" || l == "iam:*") {
+          action_why = "Action \"" + act + "\"";
+          break;
+        }
+      }
     }
     if (action_why.empty()) return;
     std::string res_why;
-    if (member(st, "NotResource")) {
+    if (member_ci(st, "NotResource").exists()) {
       res_why = "NotResource";
-    } else if (const json_value* res = member(st, "Resource")) {
-      for_each_string(*res, [&](std::string_view x) {
+    } else {
+      for (const std::string& x : strings_of(member_ci(st, "Resource")))
         if (x == "*") res_why = "Resource \"*\"";
-      });
     }
     if (res_why.empty()) return;
-    bool conditioned = member(st, "Condition") != nullptr;
+    bool conditioned = member_ci(st, "Condition").exists();
     if (!r.broad || (r.conditioned && !conditioned)) {
       r.broad = true;
       r.conditioned = conditioned;
@@ -285,7 +149,7 @@ bool has_key(const std::vector<std::string>& keys, std::string_view k) {
 }
 bool has_key_prefix(const std::vector<std::string>& keys, std::string_view prefix) {
   for (auto& k : keys)
-    if (starts_with(k, prefix)) return true;
+    if (k.starts_with(prefix)) return true;
   return false;
 }
 // Conditions that limit a "*" principal to the caller's organisation or accounts.
@@ -304,42 +168,33 @@ struct trust_grant {
   std::vector<std::string> cond_keys;
 };
 
-std::vector<trust_grant> trust_grants(const json_value& doc) {
+std::vector<trust_grant> trust_grants(const json_view& doc) {
   std::vector<trust_grant> out;
-  for_each_statement(doc, [&](const json_value& st) {
+  for_each_statement(doc, [&](const json_view& st) {
     if (!is_allow(st)) return;
     bool assume = false;
-    if (const json_value* a = member(st, "Action")) {
-      for_each_string(*a, [&](std::string_view act) {
-        std::string l = to_lower(act);
-        if (starts_with(l, "sts:assumerole") || l == "sts:*" || l == "*") assume = true;
-      });
+    for (const std::string& act : strings_of(member_ci(st, "Action"))) {
+      std::string l = to_lower(act);
+      if (l.starts_with("sts:assumerole") || l == "sts:*" || l == "*") assume = true;
     }
     if (!assume) return;
     std::vector<std::string> keys = condition_keys(st);
-    const json_value* pr = member(st, "Principal");
-    if (!pr) return;
-    if (pr->IsString()) {
-      if (std::string_view(pr->GetString(), pr->GetStringLength()) == "*")
-        out.push_back({trust_grant::world, "*", "", keys});
+    json_view pr = member_ci(st, "Principal");
+    if (pr.is_string()) {
+      if (pr.str() == "*") out.push_back({trust_grant::world, "*", "", keys});
       return;
     }
-    if (!pr->IsObject()) return;
-    if (const json_value* aws = member(*pr, "AWS")) {
-      for_each_string(*aws, [&](std::string_view p) {
-        if (p == "*") {
-          out.push_back({trust_grant::world, "*", "", keys});
-          return;
-        }
-        std::string acct = account_of_principal(p);
-        if (!acct.empty()) out.push_back({trust_grant::aws_account, std::string(p), acct, keys});
-      });
+    if (!pr.is_object()) return;
+    for (const std::string& p : strings_of(member_ci(pr, "AWS"))) {
+      if (p == "*") {
+        out.push_back({trust_grant::world, "*", "", keys});
+        continue;
+      }
+      std::string acct(util::principal_account(p));
+      if (!acct.empty()) out.push_back({trust_grant::aws_account, p, acct, keys});
     }
-    if (const json_value* fed = member(*pr, "Federated")) {
-      for_each_string(*fed, [&](std::string_view p) {
-        out.push_back({trust_grant::federated, std::string(p), account_of_principal(p), keys});
-      });
-    }
+    for (const std::string& p : strings_of(member_ci(pr, "Federated")))
+      out.push_back({trust_grant::federated, p, std::string(util::principal_account(p)), keys});
   });
   return out;
 }
@@ -530,11 +385,11 @@ class privilege_escalation final : public detector {
     } else if (src == "rolesanywhere.amazonaws.com") {
       on_trust_anchor(e);
     } else if (src == "lambda.amazonaws.com") {
-      if (starts_with(n, "AddPermission"))
+      if (n.starts_with("AddPermission"))
         on_lambda_permission(e);
-      else if (starts_with(n, "UpdateFunctionCode"))
+      else if (n.starts_with("UpdateFunctionCode"))
         on_lambda_code(e);
-      else if (starts_with(n, "UpdateFunctionConfiguration") || starts_with(n, "CreateFunction"))
+      else if (n.starts_with("UpdateFunctionConfiguration") || n.starts_with("CreateFunction"))
         on_lambda_layers(e);
     }
   }
@@ -562,14 +417,11 @@ class privilege_escalation final : public detector {
   actor actor_of(const event& e) const {
     actor a;
     std::string_view arn = e.principal_arn(), id = e.identity();
-    a.admin = ctx().is_admin(arn) || ctx().is_admin(id);
-    a.break_glass = ctx().is_break_glass(arn) || ctx().is_break_glass(id);
-    a.automation = glob_any(automation_patterns_, arn) || glob_any(automation_patterns_, id);
+    a.admin = util::admin_caller(ctx(), e);
+    a.break_glass = util::break_glass_caller(ctx(), e);
+    a.automation = util::glob_any(automation_patterns_, arn, util::match_case::insensitive) ||
+                   util::glob_any(automation_patterns_, id, util::match_case::insensitive);
     return a;
-  }
-  static std::string account_of(const event& e) {
-    return std::string(e.recipient_account().empty() ? e.principal_account()
-                                                     : e.recipient_account());
   }
   // The IAM name the caller itself has (IAM user name, or the role name of a role session).
   static std::string caller_user(const event& e) {
@@ -596,7 +448,7 @@ class privilege_escalation final : public detector {
   policy_class classify_managed(std::string_view arn) const {
     auto matches = [&](const std::vector<std::string>& list) {
       for (auto& p : list) {
-        if (starts_with(p, "arn:")) {
+        if (p.starts_with("arn:")) {
           if (p == arn) return true;
           // Same AWS managed policy in another partition (aws-cn, aws-us-gov).
           if (is_aws_managed_policy(p) && is_aws_managed_policy(arn) &&
@@ -672,7 +524,7 @@ class privilege_escalation final : public detector {
     policy_doc pd;
     load_policy(pd, e.request()["policyDocument"]);
     if (!pd.ok) return;
-    broad_result br = analyze_permissions(pd.doc);
+    broad_result br = analyze_permissions(pd.root());
     if (!br.broad) return;
     std::string_view n = e.name();
     std::string target_kind = n == "PutUserPolicy"   ? "user"
@@ -707,7 +559,7 @@ class privilege_escalation final : public detector {
     policy_doc pd;
     load_policy(pd, e.request()["policyDocument"]);
     if (!pd.ok) return;
-    broad_result br = analyze_permissions(pd.doc);
+    broad_result br = analyze_permissions(pd.root());
     if (!br.broad) return;
     std::string_view arn = e.response().path("policy.arn").str();
     if (!arn.empty()) remember(broad_customer_policies_, std::string(arn));
@@ -727,7 +579,7 @@ class privilege_escalation final : public detector {
     policy_doc pd;
     load_policy(pd, e.request()["policyDocument"]);
     if (!pd.ok) return;
-    broad_result br = analyze_permissions(pd.doc);
+    broad_result br = analyze_permissions(pd.root());
     if (!br.broad) return;
     std::string arn(e.request()["policyArn"].str());
     bool as_default = e.request()["setAsDefault"].as_bool(false);
@@ -852,7 +704,7 @@ class privilege_escalation final : public detector {
     if (group.empty()) return;
     std::string acct = account_of(e);
     bool known_admin = admin_groups_.count(acct + "|" + std::string(group)) > 0;
-    bool by_name = glob_any(admin_group_patterns_, group);
+    bool by_name = util::glob_any(admin_group_patterns_, group, util::match_case::insensitive);
     if (!known_admin && !by_name) return;
     actor a = actor_of(e);
     bool self = !user.empty() && caller_user(e) == user;
@@ -887,7 +739,7 @@ class privilege_escalation final : public detector {
     if (!pd.ok) return;
     std::string_view role = e.request()["roleName"].str();
     std::string own = account_of(e);
-    std::vector<trust_grant> grants = trust_grants(pd.doc);
+    std::vector<trust_grant> grants = trust_grants(pd.root());
 
     std::vector<std::string> outside, world;
     bool any_medium = false, all_external_id = true;
@@ -915,8 +767,7 @@ class privilege_escalation final : public detector {
       if (all_external_id) f.sev = lower(f.sev);
       std::vector<std::string> principals = world;
       principals.insert(principals.end(), outside.begin(), outside.end());
-      std::string list;
-      for (auto& p : principals) list += (list.empty() ? "" : ", ") + p;
+      std::string list = util::join(principals);
       f.summary = std::string(e.identity()) +
                   (create ? " created role " : " changed the trust of role ") + std::string(role) +
                   " to admit " + list + (world.empty() ? "" : " (any AWS principal)") +
@@ -982,7 +833,7 @@ class privilege_escalation final : public detector {
     policy_doc pd;
     load_policy(pd, e.request()["policy"]);
     if (pd.ok) {
-      broad_result br = analyze_permissions(pd.doc);
+      broad_result br = analyze_permissions(pd.root());
       if (br.broad) {
         reason = "session policy: " + br.reason;
         text = pd.text;
@@ -1026,7 +877,7 @@ class privilege_escalation final : public detector {
     if (n == "UpdateTrustAnchor" && !source.exists()) return;  // name change only
     std::string_view pca = source.path("sourceData.acmPcaArn").str();
     std::string own = account_of(e);
-    std::string pca_account = account_of_principal(pca);
+    std::string pca_account(util::principal_account(pca));
     bool medium = false;
     bool outside_pca = !pca_account.empty() && outside_account(pca_account, own, medium);
     finding f = make_finding("roles-anywhere-trust-anchor", e);
@@ -1052,7 +903,7 @@ class privilege_escalation final : public detector {
   // ----------------------------------------------------------------------------------------
   static std::string function_key(const event& e) {
     std::string_view fn = e.request()["functionName"].str();
-    if (starts_with(fn, "arn:")) return std::string(fn);
+    if (fn.starts_with("arn:")) return std::string(fn);
     return account_of(e) + "|" + std::string(e.region()) + "|" + std::string(fn);
   }
 
@@ -1092,13 +943,13 @@ class privilege_escalation final : public detector {
     std::string_view image = req["imageUri"].str();
     // <account>.dkr.ecr.<region>.amazonaws.com/<repo>...
     std::string image_account;
-    if (image.size() > 12 && is_account_id(image.substr(0, 12)) && image[12] == '.')
+    if (image.size() > 12 && util::is_account_id(image.substr(0, 12)) && image[12] == '.')
       image_account = std::string(image.substr(0, 12));
     bool medium = false;
     bool outside_image =
         !image_account.empty() && outside_account(image_account, account_of(e), medium);
     bool human_key =
-        (e.identity_type() == "IAMUser" && starts_with(e.access_key_id(), "AKIA")) || e.is_root();
+        (e.identity_type() == "IAMUser" && e.access_key_id().starts_with("AKIA")) || e.is_root();
     finding f = make_finding("lambda-code-updated", e);
     if (human_key || outside_image) f.sev = severity::medium;
     if (a.admin || a.break_glass) f.sev = lower(f.sev);
@@ -1127,7 +978,7 @@ class privilege_escalation final : public detector {
     for (auto& l : req["layers"].elements()) {
       std::string_view arn = l.str();
       if (arn.empty()) arn = l["arn"].str();
-      std::string acct = account_of_principal(arn);
+      std::string acct(util::principal_account(arn));
       if (acct.empty()) continue;
       if (std::find(trusted_layer_accounts_.begin(), trusted_layer_accounts_.end(), acct) !=
           trusted_layer_accounts_.end())
@@ -1140,8 +991,7 @@ class privilege_escalation final : public detector {
     if (outside.empty()) return;
     finding f = make_finding("lambda-external-layer", e);
     if (!any_high) f.sev = severity::medium;
-    std::string list;
-    for (auto& l : outside) list += (list.empty() ? "" : ", ") + l;
+    std::string list = util::join(outside);
     f.summary = std::string(e.identity()) + " gave function " +
                 std::string(req["functionName"].str()) + " layer(s) of outside accounts: " + list +
                 ". Layer code runs inside the function with its role.";

@@ -3,35 +3,21 @@
 // denied errors across many APIs, and read-only enumeration across many services.
 #include <algorithm>
 #include <cctype>
-#include <deque>
 #include <set>
 #include <string>
 #include <string_view>
 #include <trailhound/sdk.hpp>
+#include <trailhound/util.hpp>
 #include <unordered_map>
 #include <vector>
 
 namespace {
 using namespace trailhound::sdk;
+namespace util = trailhound::sdk::util;
 
 constexpr size_t MAX_EVIDENCE_EVENTS = 50;
 constexpr size_t MAX_EVIDENCE_ITEMS = 100;
 constexpr size_t MAX_UA_CACHE = 4096;
-
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-// True when an AWS service acted on its own (skipped). "AWS Internal" as source address with a
-// human identity and no invokedBy is the console acting for that human: kept.
-bool service_actor(const event& e) {
-  if (!e.aws_service()) return false;
-  std::string_view t = e.identity_type();
-  bool human = t == "IAMUser" || t == "AssumedRole" || t == "Root" || t == "FederatedUser" ||
-               t == "IdentityCenterUser";
-  return !(human && e.invoked_by().empty() && e.source_ip() == "AWS Internal");
-}
 
 bool is_letter(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; }
 
@@ -52,23 +38,9 @@ bool match_token(std::string_view hay_lower, std::string_view needle) {
   return false;
 }
 
-bool denied_error(std::string_view code) {
-  static const char* const codes[] = {"AccessDenied",           "AccessDeniedException",
-                                      "UnauthorizedOperation",  "Client.UnauthorizedOperation",
-                                      "AuthorizationError",     "AuthorizationErrorException",
-                                      "UnauthorizedAccess",     "UnauthorizedException",
-                                      "Client.AccessDenied",    "Forbidden",
-                                      "ForbiddenException",     "NotAuthorized",
-                                      "NotAuthorizedException", "AccessDeniedFault"};
-  for (const char* c : codes)
-    if (code == c) return true;
-  return false;
-}
-
 bool read_like(const event& e) {
   if (e.read_only() == TH_FLAG_TRUE) return true;
-  std::string_view n = e.name();
-  return n.rfind("List", 0) == 0 || n.rfind("Describe", 0) == 0 || n.rfind("Get", 0) == 0;
+  return util::starts_with_any(e.name(), {"List", "Describe", "Get"});
 }
 
 // User agents of the AWS console (which fans one page view out to many API calls).
@@ -87,98 +59,21 @@ bool iac_agent(std::string_view ua_lower) {
 }
 
 // ------------------------------------------------------------------------------------------
-// Distinct items per principal in a sliding window of event time, one alert per window.
+// Distinct APIs per principal in a sliding window of event time (util::distinct_window), with
+// what the current window saw of error codes and user agents.
 // ------------------------------------------------------------------------------------------
-struct window_state {
-  std::unordered_map<std::string, int64_t> items;  // item -> last time seen (ms)
-  struct ev_ref {
-    int64_t t;
-    std::string id, name;
-  };
-  std::deque<ev_ref> events;
+struct window_state : util::distinct_state {
   std::vector<std::string> codes, agents;
-  int64_t max_ms = 0;
-  int64_t cooldown_until = 0;
-  int64_t last_prune_ms = 0;
   int64_t calls = 0;
   bool all_console = true, all_benign_agent = true;
+  void on_reset() {  // called by reset_after_alert()
+    codes.clear();
+    agents.clear();
+    calls = 0;
+    all_console = all_benign_agent = true;
+  }
 };
-
-class distinct_window {
- public:
-  distinct_window(int64_t window_ms, size_t max_keys)
-      : window_ms_(window_ms), max_keys_(max_keys) {}
-  window_state* get(const std::string& key, int64_t now) {
-    auto it = map_.find(key);
-    if (it != map_.end()) return &it->second;
-    if (map_.size() >= max_keys_) evict(now);
-    if (map_.size() >= max_keys_) return nullptr;
-    return &map_[key];
-  }
-  bool add(window_state& s, const std::string& item, int64_t t, std::string_view id,
-           std::string_view name) {
-    int64_t now = std::max(s.max_ms, t);
-    if (t < now - window_ms_) return false;
-    s.max_ms = now;
-    // Full pruning is O(items): do it every eighth of a window, and exactly before decisions
-    // (live()).
-    if (now - s.last_prune_ms >= window_ms_ / 8) prune(s, now);
-    while (!s.events.empty() && s.events.front().t < now - window_ms_) s.events.pop_front();
-    auto it = s.items.find(item);
-    if (it == s.items.end())
-      s.items.emplace(item, t);
-    else if (t > it->second)
-      it->second = t;
-    if (s.events.size() < MAX_EVIDENCE_EVENTS * 4 && (s.events.empty() || s.events.back().id != id))
-      s.events.push_back({t, std::string(id), std::string(name)});
-    ++s.calls;
-    return true;
-  }
-  bool armed(const window_state& s) const { return s.max_ms >= s.cooldown_until; }
-  void reset_after_alert(window_state& s) const {
-    s.cooldown_until = s.max_ms + window_ms_;
-    s.items.clear();
-    s.events.clear();
-    s.codes.clear();
-    s.agents.clear();
-    s.calls = 0;
-    s.all_console = s.all_benign_agent = true;
-  }
-  void evict(int64_t now) {
-    for (auto it = map_.begin(); it != map_.end();) {
-      if (it->second.max_ms < now - window_ms_ && it->second.cooldown_until < now)
-        it = map_.erase(it);
-      else
-        ++it;
-    }
-  }
-  int64_t window_ms() const { return window_ms_; }
-  // Distinct items within the window ending at the latest event of `s` (exact).
-  size_t live(window_state& s) const {
-    prune(s, s.max_ms);
-    return s.items.size();
-  }
-
- private:
-  void prune(window_state& s, int64_t now) const {
-    s.last_prune_ms = now;
-    int64_t horizon = now - window_ms_;
-    for (auto it = s.items.begin(); it != s.items.end();) {
-      if (it->second < horizon)
-        it = s.items.erase(it);
-      else
-        ++it;
-    }
-    while (!s.events.empty() && s.events.front().t < horizon) s.events.pop_front();
-  }
-  int64_t window_ms_;
-  size_t max_keys_;
-  std::unordered_map<std::string, window_state> map_;
-};
-
-void add_capped(std::vector<std::string>& v, std::string_view s, size_t cap = 10) {
-  if (v.size() < cap && std::find(v.begin(), v.end(), s) == v.end()) v.emplace_back(s);
-}
+using distinct_window = util::distinct_window<window_state>;
 
 // ------------------------------------------------------------------------------------------
 // The detector
@@ -270,18 +165,18 @@ class recon_tooling final : public detector {
         denied_(cfg.get_duration_ms("denied_window"), max_principals_),
         enum_(cfg.get_duration_ms("enumeration_window"), max_principals_) {
     for (auto& s : cfg.get_list("attack_tool_user_agents"))
-      if (!s.empty()) attack_.push_back(to_lower(s));
+      if (!s.empty()) attack_.push_back(util::to_lower(s));
     for (auto& s : cfg.get_list("scanner_user_agents"))
-      if (!s.empty()) scanners_.push_back(to_lower(s));
+      if (!s.empty()) scanners_.push_back(util::to_lower(s));
   }
 
   void on_event(const event& e) override {
-    if (service_actor(e)) return;
+    if (util::service_actor(e)) return;
     const ua_info& ua = classify_agent(e.user_agent());
-    bool denied = e.failed() && denied_error(e.error_code());
+    bool denied = e.failed() && util::is_access_denied_code(e.error_code());
     bool enum_candidate = enum_enabled_ && e.category() != "Data" && read_like(e);
     if (ua.tool.empty() && !denied && !enum_candidate) return;
-    key_of(e, key_buf_);
+    key_buf_.assign(util::principal_key(e));
     if (key_buf_.empty()) return;
     const std::string& key = key_buf_;
     if (!ua.tool.empty()) on_tool(e, key, ua);
@@ -342,7 +237,7 @@ class recon_tooling final : public detector {
       last_info_ = nullptr;
     }
     ua_info info;
-    std::string lower = to_lower(ua);
+    std::string lower = util::to_lower(ua);
     for (auto& p : attack_)
       if (match_token(lower, p)) {
         info.tool = p;
@@ -360,12 +255,6 @@ class recon_tooling final : public detector {
     return ua_cache_.emplace(std::string(ua), std::move(info)).first->second;
   }
 
-  static void key_of(const event& e, std::string& out) {
-    std::string_view p = e.principal_arn();
-    if (p.empty()) p = e.principal_id();
-    if (p.empty()) p = e.access_key_id();
-    out.assign(p);
-  }
   // "ec2.amazonaws.com" + "DescribeInstances" -> "ec2:DescribeInstances" (into a reused buffer).
   const std::string& api_item(const event& e) {
     std::string_view src = e.source();
@@ -379,7 +268,7 @@ class recon_tooling final : public detector {
 
   severity adjust(severity s, const event& e) const {
     if (ctx().is_break_glass(e.principal_arn())) s = lower(s);
-    if (ctx().trusted_cidrs_known() && ctx().is_trusted_ip(e.source_ip())) s = lower(s);
+    if (util::from_trusted_ip(ctx(), e)) s = lower(s);
     return s;
   }
 
@@ -433,26 +322,12 @@ class recon_tooling final : public detector {
     return it != attack_principals_.end() && t - it->second <= tool_window_ms_;
   }
 
-  void fill_events(finding& f, const window_state& s) const {
-    f.event_ids.clear();
-    f.event_names.clear();
-    f.first_seen_ms = f.last_seen_ms = 0;
-    size_t n = 0;
-    for (auto& r : s.events) {
-      if (n++ >= MAX_EVIDENCE_EVENTS) break;
-      f.with_event(r.id, r.name, r.t);
-    }
-  }
+  // The distinct APIs of `s` (up to MAX_EVIDENCE_ITEMS, sorted) and how many services they span.
   static std::vector<std::string> sorted_items(const window_state& s, size_t& services) {
-    std::vector<std::string> out;
     std::set<std::string> svc;
-    for (auto& [item, t] : s.items) {
-      svc.insert(item.substr(0, item.find(':')));
-      if (out.size() < MAX_EVIDENCE_ITEMS) out.push_back(item);
-    }
-    std::sort(out.begin(), out.end());
+    for (auto& [item, t] : s.items) svc.insert(item.substr(0, item.find(':')));
     services = svc.size();
-    return out;
+    return distinct_window::sorted_items(s, MAX_EVIDENCE_ITEMS);
   }
 
   // ------------------------------------------------------------------ access denied burst
@@ -460,13 +335,12 @@ class recon_tooling final : public detector {
     window_state* s = denied_.get(key, e.time_ms());
     if (!s) return;
     if (!denied_.add(*s, api_item(e), e.time_ms(), e.id(), e.name())) return;
-    add_capped(s->codes, e.error_code());
-    add_capped(s->agents, e.user_agent(), 5);
+    ++s->calls;
+    util::add_unique(s->codes, e.error_code(), 10);
+    util::add_unique(s->agents, e.user_agent(), 5);
     if (!ua.console) s->all_console = false;
     if (!ua.scanner && !ua.console) s->all_benign_agent = false;
-    if (s->items.size() < denied_threshold_ || !denied_.armed(*s) ||
-        denied_.live(*s) < denied_threshold_)
-      return;
+    if (!denied_.crossed(*s, denied_threshold_)) return;
     size_t services = 0;
     auto apis = sorted_items(*s, services);
     bool tool = attack_tool_recently(key, e.time_ms());
@@ -476,7 +350,7 @@ class recon_tooling final : public detector {
       return;
     }
     finding f = make_finding("access-denied-burst", e);
-    fill_events(f, *s);
+    distinct_window::fill_events(f, *s, MAX_EVIDENCE_EVENTS);
     if (tool || services >= denied_high_services_) f.sev = severity::high;
     if (s->all_benign_agent && !tool) f.sev = severity::low;  // console page loads, scanners
     f.sev = adjust(f.sev, e);
@@ -504,11 +378,11 @@ class recon_tooling final : public detector {
     window_state* s = enum_.get(key, e.time_ms());
     if (!s) return;
     if (!enum_.add(*s, api_item(e), e.time_ms(), e.id(), e.name())) return;
-    add_capped(s->agents, e.user_agent(), 5);
+    ++s->calls;
+    util::add_unique(s->agents, e.user_agent(), 5);
     if (!ua.console) s->all_console = false;
     if (!ua.scanner && !ua.console && !ua.iac) s->all_benign_agent = false;
-    if (s->items.size() < enum_threshold_ || !enum_.armed(*s) || enum_.live(*s) < enum_threshold_)
-      return;
+    if (!enum_.crossed(*s, enum_threshold_)) return;
     size_t services = 0;
     auto apis = sorted_items(*s, services);
     if (services < enum_min_services_) return;
@@ -518,7 +392,7 @@ class recon_tooling final : public detector {
       return;
     }
     finding f = make_finding("enumeration-burst", e);
-    fill_events(f, *s);
+    distinct_window::fill_events(f, *s, MAX_EVIDENCE_EVENTS);
     auto dp = denied_principals_.find(key);
     bool probed = dp != denied_principals_.end() && e.time_ms() - dp->second <= tool_window_ms_;
     if (tool)

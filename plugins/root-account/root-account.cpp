@@ -6,11 +6,14 @@
 #include <string>
 #include <string_view>
 #include <trailhound/sdk.hpp>
+#include <trailhound/util.hpp>
 #include <unordered_map>
 #include <vector>
 
 namespace {
 using namespace trailhound::sdk;
+namespace util = trailhound::sdk::util;
+using util::account_of;
 
 constexpr int64_t kDisorderMs = 5 * 60 * 1000;  // out-of-order slack before a window closes
 constexpr size_t kMaxListedEvents = 50;         // event ids kept in an aggregated finding
@@ -23,8 +26,6 @@ constexpr std::string_view kAccount = "account.amazonaws.com";
 constexpr std::string_view kBilling = "billingconsole.amazonaws.com";
 constexpr std::string_view kPayments = "payments.amazonaws.com";
 constexpr std::string_view kOrganizations = "organizations.amazonaws.com";
-
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
 // How much an account-level setting change matters on its own.
 enum class setting_weight { none, normal, takeover };
@@ -64,21 +65,13 @@ setting_weight account_setting_weight(std::string_view source, std::string_view 
 bool is_read_only(const event& e) {
   if (e.read_only() == TH_FLAG_TRUE) return true;
   if (e.read_only() == TH_FLAG_FALSE) return false;
-  std::string_view n = e.name();
-  for (std::string_view p : {"Get", "List", "Describe", "Lookup", "Search", "Head", "BatchGet"})
-    if (starts_with(n, p)) return true;
-  return false;
+  return util::starts_with_any(e.name(),
+                               {"Get", "List", "Describe", "Lookup", "Search", "Head", "BatchGet"});
 }
 
-std::string json_string(std::string_view s) {
-  std::string out;
-  detail::append_json_string(out, s);
-  return out;
-}
-
-void add_capped(std::vector<std::string>& v, std::string_view s, size_t cap = kMaxListedValues) {
-  if (s.empty() || v.size() >= cap) return;
-  if (std::find(v.begin(), v.end(), s) == v.end()) v.emplace_back(s);
+// Lists a distinct non-empty value, up to kMaxListedValues.
+void add_capped(std::vector<std::string>& v, std::string_view s) {
+  if (!s.empty()) util::add_unique(v, s, kMaxListedValues);
 }
 
 class root_account final : public detector {
@@ -225,17 +218,11 @@ class root_account final : public detector {
  private:
   // ---------------------------------------------------------------------------------------
   // helpers
-  static std::string account_of(const event& e) {
-    std::string_view a = e.recipient_account();
-    if (a.empty()) a = e.principal_account();
-    return std::string(a);
-  }
   static std::string root_arn(const event& e) {
     std::string_view arn = e.principal_arn();
     if (!arn.empty()) return std::string(arn);
-    std::string_view acct =
-        e.principal_account().empty() ? e.recipient_account() : e.principal_account();
-    return "arn:aws:iam::" + std::string(acct) + ":root";
+    return util::root_arn(e.principal_account().empty() ? e.recipient_account()
+                                                        : e.principal_account());
   }
   static bool assumed_root(const event& e) {
     return e["userIdentity"]["sessionContext"]["assumedRoot"].as_bool(false);
@@ -394,7 +381,7 @@ class root_account final : public detector {
     }
 
     // Long-term root key (AKIA...); console sessions use temporary ASIA... keys.
-    if (starts_with(key, "AKIA")) {
+    if (key.starts_with("AKIA")) {
       std::string k(key);
       auto it = key_last_reported_.find(k);
       if (it == key_last_reported_.end() || e.time_ms() >= it->second + key_reminder_ms_) {
@@ -472,7 +459,7 @@ class root_account final : public detector {
     std::string calls = "{";
     for (auto& [c, n] : w.calls) {
       if (calls.size() > 1) calls += ",";
-      calls += json_string(c) + ":" + std::to_string(n);
+      calls += util::json_quote(c) + ":" + std::to_string(n);
     }
     calls += "}";
     f.ev.add("principalArn", w.arn);

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Security groups and network ACLs opened to the Internet or to networks outside trusted_cidrs.
 #include <algorithm>
-#include <array>
-#include <cctype>
 #include <cstdint>
 #include <optional>
 #include <set>
@@ -10,197 +8,24 @@
 #include <string>
 #include <string_view>
 #include <trailhound/sdk.hpp>
+#include <trailhound/util.hpp>
 #include <unordered_map>
 #include <vector>
 
 namespace {
 using namespace trailhound::sdk;
+namespace util = trailhound::sdk::util;
+using util::account_of;
 
 // ------------------------------------------------------------------------------------------
-// Small helpers: JSON text, CIDR parsing, port lists
+// Small helpers: port lists and severities from the config
 // ------------------------------------------------------------------------------------------
 namespace sgdetail {
-
-void append_json_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(static_cast<char>(c));
-    } else if (c < 0x20) {
-      static const char* hex = "0123456789abcdef";
-      out += "\\u00";
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  out.push_back('"');
-}
-
-std::string lower(std::string_view s) {
-  std::string r(s);
-  for (auto& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return r;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-// A parsed CIDR ("a.b.c.d/n", "x:y::/n"; a bare address is a /32 or /128).
-struct cidr {
-  bool valid = false;
-  bool v6 = false;
-  int prefix = -1;
-  std::array<uint8_t, 16> addr{};
-};
-
-bool parse_v4(std::string_view s, uint8_t out[4]) {
-  int part = 0;
-  int val = -1;
-  for (char c : s) {
-    if (c >= '0' && c <= '9') {
-      val = (val < 0 ? 0 : val) * 10 + (c - '0');
-      if (val > 255) return false;
-    } else if (c == '.') {
-      if (val < 0 || part >= 3) return false;
-      out[part++] = static_cast<uint8_t>(val);
-      val = -1;
-    } else {
-      return false;
-    }
-  }
-  if (val < 0 || part != 3) return false;
-  out[3] = static_cast<uint8_t>(val);
-  return true;
-}
-
-bool parse_hex_groups(std::string_view s, std::vector<uint16_t>& out) {
-  if (s.empty()) return true;
-  size_t i = 0;
-  while (true) {
-    size_t j = s.find(':', i);
-    std::string_view g = s.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i);
-    if (g.empty()) return false;
-    if (j == std::string_view::npos && g.find('.') != std::string_view::npos) {
-      uint8_t v4[4];
-      if (!parse_v4(g, v4)) return false;
-      out.push_back(static_cast<uint16_t>(v4[0] << 8 | v4[1]));
-      out.push_back(static_cast<uint16_t>(v4[2] << 8 | v4[3]));
-      return true;
-    }
-    if (g.size() > 4) return false;
-    uint16_t v = 0;
-    for (char c : g) {
-      int d;
-      if (c >= '0' && c <= '9')
-        d = c - '0';
-      else if (c >= 'a' && c <= 'f')
-        d = c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F')
-        d = c - 'A' + 10;
-      else
-        return false;
-      v = static_cast<uint16_t>(v << 4 | d);
-    }
-    out.push_back(v);
-    if (j == std::string_view::npos) return true;
-    i = j + 1;
-  }
-}
-
-bool parse_v6(std::string_view s, std::array<uint8_t, 16>& out) {
-  std::vector<uint16_t> head, tail;
-  size_t d = s.find("::");
-  if (d != std::string_view::npos) {
-    if (s.find("::", d + 1) != std::string_view::npos) return false;
-    if (!parse_hex_groups(s.substr(0, d), head) || !parse_hex_groups(s.substr(d + 2), tail))
-      return false;
-    if (head.size() + tail.size() > 7) return false;
-  } else {
-    if (!parse_hex_groups(s, head) || head.size() != 8) return false;
-  }
-  std::array<uint16_t, 8> g{};
-  for (size_t i = 0; i < head.size(); ++i) g[i] = head[i];
-  for (size_t i = 0; i < tail.size(); ++i) g[8 - tail.size() + i] = tail[i];
-  for (size_t i = 0; i < 8; ++i) {
-    out[2 * i] = static_cast<uint8_t>(g[i] >> 8);
-    out[2 * i + 1] = static_cast<uint8_t>(g[i] & 0xff);
-  }
-  return true;
-}
-
-cidr parse_cidr(std::string_view text) {
-  cidr c;
-  text = trim(text);
-  if (text.empty()) return c;
-  std::string_view addr = text;
-  int prefix = -1;
-  size_t slash = text.find('/');
-  if (slash != std::string_view::npos) {
-    addr = text.substr(0, slash);
-    std::string_view p = text.substr(slash + 1);
-    if (p.empty() || p.size() > 3) return c;
-    prefix = 0;
-    for (char ch : p) {
-      if (ch < '0' || ch > '9') return c;
-      prefix = prefix * 10 + (ch - '0');
-    }
-  }
-  if (addr.find(':') != std::string_view::npos) {
-    if (!parse_v6(addr, c.addr)) return c;
-    c.v6 = true;
-    if (prefix < 0) prefix = 128;
-    if (prefix > 128) return c;
-  } else {
-    uint8_t v4[4];
-    if (!parse_v4(addr, v4)) return c;
-    for (int i = 0; i < 4; ++i) c.addr[i] = v4[i];
-    if (prefix < 0) prefix = 32;
-    if (prefix > 32) return c;
-  }
-  c.prefix = prefix;
-  c.valid = true;
-  return c;
-}
-
-// True when every address of `c` lies inside block/block_prefix (same family assumed).
-bool inside(const cidr& c, std::initializer_list<uint8_t> block, int block_prefix) {
-  if (c.prefix < block_prefix) return false;
-  int i = 0;
-  int bits = block_prefix;
-  for (uint8_t b : block) {
-    if (bits <= 0) break;
-    int n = bits >= 8 ? 8 : bits;
-    uint8_t mask = static_cast<uint8_t>(0xff << (8 - n));
-    if ((c.addr[i] & mask) != (b & mask)) return false;
-    bits -= n;
-    ++i;
-  }
-  return true;
-}
-
-// Non-routable space: RFC 1918, CGNAT, loopback, link-local; IPv6 ULA, link-local, loopback.
-bool is_private(const cidr& c) {
-  if (!c.valid) return false;
-  if (!c.v6) {
-    return inside(c, {10}, 8) || inside(c, {172, 16}, 12) || inside(c, {192, 168}, 16) ||
-           inside(c, {100, 64}, 10) || inside(c, {127}, 8) || inside(c, {169, 254}, 16);
-  }
-  if (inside(c, {0xfc}, 7) || inside(c, {0xfe, 0x80}, 10)) return true;
-  return c.prefix == 128 &&
-         std::all_of(c.addr.begin(), c.addr.end() - 1, [](uint8_t b) { return b == 0; }) &&
-         c.addr[15] == 1;
-}
 
 std::set<int64_t> parse_ports(const std::vector<std::string>& list, const char* param) {
   std::set<int64_t> out;
   for (auto& s : list) {
-    std::string_view t = trim(s);
+    std::string_view t = util::trim(s);
     int64_t v = 0;
     bool ok = !t.empty() && t.size() <= 5;
     for (char c : t) {
@@ -217,7 +42,7 @@ std::set<int64_t> parse_ports(const std::vector<std::string>& list, const char* 
 }
 
 std::optional<severity> parse_severity(std::string_view s, const char* param) {
-  std::string l = lower(trim(s));
+  std::string l = util::to_lower(util::trim(s));
   if (l == "none" || l == "off" || l == "") return std::nullopt;
   if (l == "info") return severity::info;
   if (l == "low") return severity::low;
@@ -230,7 +55,7 @@ std::optional<severity> parse_severity(std::string_view s, const char* param) {
 
 }  // namespace sgdetail
 
-using sgdetail::cidr;
+using util::cidr;
 
 // One permission (protocol + port range) towards one CIDR, read from a request.
 struct permission {
@@ -245,7 +70,7 @@ struct permission {
 enum class proto_kind { all, tcp_udp, icmp, other };
 
 proto_kind classify_protocol(std::string_view p) {
-  std::string l = sgdetail::lower(sgdetail::trim(p));
+  std::string l = util::to_lower(util::trim(p));
   if (l.empty() || l == "-1" || l == "all") return proto_kind::all;
   if (l == "tcp" || l == "6" || l == "udp" || l == "17") return proto_kind::tcp_udp;
   if (l == "icmp" || l == "1" || l == "icmpv6" || l == "58") return proto_kind::icmp;
@@ -524,7 +349,7 @@ class security_groups final : public detector {
   // Classification
   // ---------------------------------------------------------------------------------------
   scope_kind scope_of(const cidr& c) const {
-    if (!c.valid || sgdetail::is_private(c)) return scope_kind::none;
+    if (!c.valid || util::is_private_range(c)) return scope_kind::none;
     // A /0 or /1 (half of the address space, the usual split used to dodge "0.0.0.0/0" checks)
     // is the world.
     if (c.prefix <= 1) return scope_kind::world;
@@ -606,11 +431,11 @@ class security_groups final : public detector {
   std::vector<exposure> evaluate(const std::vector<permission>& perms) const {
     std::vector<exposure> out;
     for (const permission& p : perms) {
-      cidr c = sgdetail::parse_cidr(p.cidr_text);
+      cidr c = util::parse_cidr(p.cidr_text);
       scope_kind s = scope_of(c);
       if (s == scope_kind::none) continue;
       if (s != scope_kind::world && ctx().trusted_cidrs_known() &&
-          ctx().is_trusted_ip(sgdetail::trim(p.cidr_text)))
+          ctx().is_trusted_ip(util::trim(p.cidr_text)))
         continue;
       exposure x;
       x.perm = p;
@@ -629,15 +454,15 @@ class security_groups final : public detector {
       const exposure& x = xs[i];
       if (i) out.push_back(',');
       out += "{\"cidr\":";
-      sgdetail::append_json_string(out, x.perm.cidr_text);
+      out += util::json_quote(x.perm.cidr_text);
       out += ",\"ipProtocol\":";
-      sgdetail::append_json_string(out, x.perm.protocol.empty() ? "-1" : x.perm.protocol);
+      out += util::json_quote(x.perm.protocol.empty() ? "-1" : x.perm.protocol);
       if (x.perm.has_from) out += ",\"fromPort\":" + std::to_string(x.perm.from);
       if (x.perm.has_to) out += ",\"toPort\":" + std::to_string(x.perm.to);
       out += ",\"exposure\":";
-      sgdetail::append_json_string(out, exposure_name(x.kind));
+      out += util::json_quote(exposure_name(x.kind));
       out += ",\"scope\":";
-      sgdetail::append_json_string(out, scope_name(x.scope));
+      out += util::json_quote(scope_name(x.scope));
       if (!x.sensitive_ports.empty()) {
         out += ",\"sensitivePorts\":[";
         for (size_t j = 0; j < x.sensitive_ports.size(); ++j) {
@@ -648,11 +473,11 @@ class security_groups final : public detector {
       }
       if (!x.perm.rule_id.empty()) {
         out += ",\"securityGroupRuleId\":";
-        sgdetail::append_json_string(out, x.perm.rule_id);
+        out += util::json_quote(x.perm.rule_id);
       }
       if (!x.perm.description.empty()) {
         out += ",\"description\":";
-        sgdetail::append_json_string(out, x.perm.description);
+        out += util::json_quote(x.perm.description);
       }
       out.push_back('}');
     }
@@ -672,11 +497,6 @@ class security_groups final : public detector {
              "-" + (x.perm.has_to ? std::to_string(x.perm.to) : std::string("65535"));
     }
     return what + " from " + x.perm.cidr_text + " (" + exposure_name(x.kind) + ")";
-  }
-
-  bool break_glass(const event& e) const {
-    return ctx().is_break_glass(e.principal_arn()) ||
-           (e.identity() != e.principal_arn() && ctx().is_break_glass(e.identity()));
   }
 
   // ---------------------------------------------------------------------------------------
@@ -714,7 +534,7 @@ class security_groups final : public detector {
     if (xs.empty()) return;
     std::string gid = group_override.empty() ? group_id_of(e) : group_override;
     std::string gname = str_of(e.request()["groupName"]);
-    bool bg = break_glass(e);
+    bool bg = util::break_glass_caller(ctx(), e);
 
     // ModifySecurityGroupRules does not say whether the rule is ingress or egress; an unknown
     // rule changed to exactly the default egress shape (all traffic to the world) is most likely
@@ -774,11 +594,6 @@ class security_groups final : public detector {
         recent_opens_[gid] = std::move(o);
       }
     }
-  }
-
-  static std::string account_of(const event& e) {
-    return std::string(e.recipient_account().empty() ? e.principal_account()
-                                                     : e.recipient_account());
   }
 
   static severity max_sev(const std::vector<exposure>& xs) {
@@ -895,7 +710,7 @@ class security_groups final : public detector {
 
   static bool is_default_egress(const permission& p) {
     if (classify_protocol(p.protocol) != proto_kind::all) return false;
-    cidr c = sgdetail::parse_cidr(p.cidr_text);
+    cidr c = util::parse_cidr(p.cidr_text);
     return c.valid && c.prefix == 0;
   }
 
@@ -912,16 +727,16 @@ class security_groups final : public detector {
       const permission& p = restrictive[i];
       if (i) rules_json.push_back(',');
       rules_json += "{\"cidr\":";
-      sgdetail::append_json_string(rules_json, p.cidr_text);
+      rules_json += util::json_quote(p.cidr_text);
       rules_json += ",\"ipProtocol\":";
-      sgdetail::append_json_string(rules_json, p.protocol.empty() ? "-1" : p.protocol);
+      rules_json += util::json_quote(p.protocol.empty() ? "-1" : p.protocol);
       if (p.has_from) rules_json += ",\"fromPort\":" + std::to_string(p.from);
       if (p.has_to) rules_json += ",\"toPort\":" + std::to_string(p.to);
       rules_json.push_back('}');
     }
     rules_json.push_back(']');
 
-    bool bg = break_glass(e);
+    bool bg = util::break_glass_caller(ctx(), e);
     finding f = make_finding("security-group-egress-revoked", e);
     if (bg) f.sev = lower(f.sev);
     f.summary = "Egress rules of " + (gid.empty() ? std::string("a security group") : gid) +
@@ -956,7 +771,7 @@ class security_groups final : public detector {
     for (auto& p : perms)
       if (is_default_egress(p)) allow_all = &p;
     if (!allow_all) return;
-    bool bg = break_glass(e);
+    bool bg = util::break_glass_caller(ctx(), e);
     finding f = make_finding("security-group-egress-restrictions-replaced", e);
     f.event_ids.insert(f.event_ids.begin(), it->second.event_id);
     f.event_names.insert(f.event_names.begin(), "RevokeSecurityGroupEgress");
@@ -979,11 +794,11 @@ class security_groups final : public detector {
     value req = e.request();
     value egress = req["egress"];
     if (egress.missing() || egress.as_bool(true)) return;  // outbound or unknown
-    if (sgdetail::lower(str_of(req["ruleAction"])) != "allow") return;
+    if (util::to_lower(str_of(req["ruleAction"])) != "allow") return;
     std::string c = str_of(req["cidrBlock"]);
     if (c.empty()) c = str_of(req["ipv6CidrBlock"]);
-    cidr parsed = sgdetail::parse_cidr(c);
-    if (!parsed.valid || parsed.prefix > 1 || sgdetail::is_private(parsed)) return;
+    cidr parsed = util::parse_cidr(c);
+    if (!parsed.valid || parsed.prefix > 1 || util::is_private_range(parsed)) return;
     permission p;
     p.protocol = str_of(req["aclProtocol"]);
     if (p.protocol.empty()) p.protocol = str_of(req["protocol"]);
@@ -1015,7 +830,7 @@ class security_groups final : public detector {
       default:
         return;  // web ports, ICMP
     }
-    bool bg = break_glass(e);
+    bool bg = util::break_glass_caller(ctx(), e);
     finding f = make_finding("network-acl-world-open-ingress", e);
     f.sev = bg ? lower(*sev) : *sev;
     std::string acl = str_of(req["networkAclId"]);

@@ -1,0 +1,570 @@
+// SPDX-License-Identifier: Apache-2.0
+// Header-only helpers shared by detector families: text and globs, account ids and ARNs, CIDR
+// ranges, error-code and caller classification, and a per-key sliding window of distinct items.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <trailhound/sdk.hpp>
+#include <type_traits>
+#include <unordered_map>
+#include <vector>
+
+namespace trailhound::sdk::util {
+
+// ------------------------------------------------------------------------------------------
+// Text
+// ------------------------------------------------------------------------------------------
+
+// ASCII lower-case copy of `s` (std::tolower per byte).
+inline std::string to_lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// True when `a` and `b` are equal ignoring ASCII case.
+inline bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+// `s` without leading and trailing white space (std::isspace).
+inline std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+// True when `s` starts with one of `prefixes` (case-sensitive), e.g. read-like event names.
+inline bool starts_with_any(std::string_view s,
+                            std::initializer_list<std::string_view> prefixes) noexcept {
+  for (std::string_view p : prefixes)
+    if (s.starts_with(p)) return true;
+  return false;
+}
+
+// The strings of `items` separated by `sep`: join({"a", "b"}) == "a, b".
+inline std::string join(const std::vector<std::string>& items, std::string_view sep = ", ") {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += sep;
+    out += items[i];
+  }
+  return out;
+}
+
+// Appends `s` to `v` unless `v` already holds it or holds `cap` strings (empty `s` included).
+inline void add_unique(std::vector<std::string>& v, std::string_view s,
+                       size_t cap = static_cast<size_t>(-1)) {
+  if (v.size() < cap && std::find(v.begin(), v.end(), s) == v.end()) v.emplace_back(s);
+}
+
+// `s` as a quoted and escaped JSON string, for evidence built by hand (evidence::add_json).
+inline std::string json_quote(std::string_view s) {
+  std::string out;
+  sdk::detail::append_json_string(out, s);
+  return out;
+}
+
+// Decodes URL encoding ("%7B%22Version%22" -> "{\"Version\""; '+' -> ' '), as CloudTrail
+// records some policy documents. A '%' not followed by two hex digits is kept as is.
+inline std::string percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+      i += 2;
+    } else if (s[i] == '+') {
+      out.push_back(' ');
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------
+// Globs
+// ------------------------------------------------------------------------------------------
+
+// Whether a comparison tells upper from lower case (ASCII).
+enum class match_case { sensitive, insensitive };
+
+// Shell-style glob over the whole text: '*' matches any run of characters (none included), '?'
+// exactly one; everything else matches itself. No character classes, no escapes.
+inline bool glob_match(std::string_view pattern, std::string_view text, match_case mc) noexcept {
+  auto eq = [mc](char a, char b) {
+    if (mc == match_case::sensitive) return a == b;
+    return std::tolower(static_cast<unsigned char>(a)) ==
+           std::tolower(static_cast<unsigned char>(b));
+  };
+  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() &&
+        (pattern[p] == '?' || (pattern[p] != '*' && eq(pattern[p], text[t])))) {
+      ++p;
+      ++t;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+// The first of `patterns` whose glob matches `text`, or nullptr.
+inline const std::string* glob_first(const std::vector<std::string>& patterns,
+                                     std::string_view text, match_case mc) noexcept {
+  for (auto& p : patterns)
+    if (glob_match(p, text, mc)) return &p;
+  return nullptr;
+}
+
+// True when any of `patterns` matches `text`.
+inline bool glob_any(const std::vector<std::string>& patterns, std::string_view text,
+                     match_case mc) noexcept {
+  return glob_first(patterns, text, mc) != nullptr;
+}
+
+// ------------------------------------------------------------------------------------------
+// Accounts and ARNs
+// ------------------------------------------------------------------------------------------
+
+// True for a 12-digit AWS account id.
+inline bool is_account_id(std::string_view s) noexcept {
+  if (s.size() != 12) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// The account field of an ARN, unchecked: "arn:aws:iam::111122223333:root" -> "111122223333",
+// "arn:aws:s3:::bucket" -> "", "arn:aws:iam::aws:policy/X" -> "aws"; "" when not an ARN.
+inline std::string_view arn_account(std::string_view arn) noexcept {
+  if (!arn.starts_with("arn:")) return {};
+  size_t pos = 0;
+  for (int field = 0; field < 4; ++field) {
+    pos = arn.find(':', pos);
+    if (pos == std::string_view::npos) return {};
+    ++pos;
+  }
+  size_t end = arn.find(':', pos);
+  if (end == std::string_view::npos) return {};
+  return arn.substr(pos, end - pos);
+}
+
+// The account a policy principal names: a bare account id as is, or the account of an ARN when
+// that is an account id; "" otherwise ("*", service principals, "arn:aws:iam::aws:...").
+inline std::string_view principal_account(std::string_view principal) noexcept {
+  if (is_account_id(principal)) return principal;
+  std::string_view acct = arn_account(principal);
+  return is_account_id(acct) ? acct : std::string_view();
+}
+
+// The account an event belongs to: recipientAccountId, else the caller's account.
+inline std::string account_of(const event& e) {
+  return std::string(e.recipient_account().empty() ? e.principal_account() : e.recipient_account());
+}
+
+// The root user's ARN of `account`: "arn:aws:iam::<account>:root".
+inline std::string root_arn(std::string_view account) {
+  return "arn:aws:iam::" + std::string(account) + ":root";
+}
+
+// The key to keep per-caller state under: the principal ARN, else principalId, else the access
+// key id; "" when the record names none.
+inline std::string_view principal_key(const event& e) noexcept {
+  std::string_view p = e.principal_arn();
+  if (p.empty()) p = e.principal_id();
+  if (p.empty()) p = e.access_key_id();
+  return p;
+}
+
+// ------------------------------------------------------------------------------------------
+// Error codes and callers
+// ------------------------------------------------------------------------------------------
+
+// True for the exact error codes of an authorization failure (AccessDenied,
+// AccessDeniedException, UnauthorizedOperation, Client.UnauthorizedOperation, NotAuthorized...).
+inline bool is_access_denied_code(std::string_view code) noexcept {
+  static constexpr std::string_view codes[] = {
+      "AccessDenied",           "AccessDeniedException",
+      "UnauthorizedOperation",  "Client.UnauthorizedOperation",
+      "AuthorizationError",     "AuthorizationErrorException",
+      "UnauthorizedAccess",     "UnauthorizedException",
+      "Client.AccessDenied",    "Forbidden",
+      "ForbiddenException",     "NotAuthorized",
+      "NotAuthorizedException", "AccessDeniedFault"};
+  for (std::string_view c : codes)
+    if (code == c) return true;
+  return false;
+}
+
+// Looser than is_access_denied_code: the code contains, in any case, "accessdenied",
+// "unauthorized", "forbidden", "authorizationerror" or "notauthorized" (KMS.AccessDeniedException).
+inline bool is_access_denied_like(std::string_view code) {
+  std::string c = to_lower(code);
+  for (std::string_view m :
+       {"accessdenied", "unauthorized", "forbidden", "authorizationerror", "notauthorized"})
+    if (c.find(m) != std::string::npos) return true;
+  return false;
+}
+
+// True when an AWS service acted on its own (e.aws_service()), except "AWS Internal" as source
+// address with a human identity and no invokedBy: the console acting for that human.
+inline bool service_actor(const event& e) {
+  if (!e.aws_service()) return false;
+  std::string_view t = e.identity_type();
+  bool human = t == "IAMUser" || t == "AssumedRole" || t == "Root" || t == "FederatedUser" ||
+               t == "IdentityCenterUser";
+  return !(human && e.invoked_by().empty() && e.source_ip() == "AWS Internal");
+}
+
+// True when the caller's ARN, or the identity it acts as (the role of a session), is a
+// break-glass principal.
+inline bool break_glass_caller(const context& c, const event& e) {
+  return c.is_break_glass(e.principal_arn()) ||
+         (e.identity() != e.principal_arn() && c.is_break_glass(e.identity()));
+}
+
+// True when the caller's ARN, or the identity it acts as, is an admin principal.
+inline bool admin_caller(const context& c, const event& e) {
+  return c.is_admin(e.principal_arn()) ||
+         (e.identity() != e.principal_arn() && c.is_admin(e.identity()));
+}
+
+// True when trusted_cidrs is configured and the source address lies inside it.
+inline bool from_trusted_ip(const context& c, const event& e) {
+  return c.trusted_cidrs_known() && c.is_trusted_ip(e.source_ip());
+}
+
+// ------------------------------------------------------------------------------------------
+// CIDR ranges
+// ------------------------------------------------------------------------------------------
+
+// A parsed CIDR ("a.b.c.d/n", "x:y::/n"; a bare address is a /32 or /128). Host bits are kept.
+struct cidr {
+  bool valid = false;
+  bool v6 = false;
+  int prefix = -1;
+  std::array<uint8_t, 16> addr{};  // IPv4 uses the first 4 bytes
+};
+
+namespace detail {
+inline bool parse_v4(std::string_view s, uint8_t out[4]) noexcept {
+  int part = 0;
+  int val = -1;
+  for (char c : s) {
+    if (c >= '0' && c <= '9') {
+      val = (val < 0 ? 0 : val) * 10 + (c - '0');
+      if (val > 255) return false;
+    } else if (c == '.') {
+      if (val < 0 || part >= 3) return false;
+      out[part++] = static_cast<uint8_t>(val);
+      val = -1;
+    } else {
+      return false;
+    }
+  }
+  if (val < 0 || part != 3) return false;
+  out[3] = static_cast<uint8_t>(val);
+  return true;
+}
+
+inline bool parse_hex_groups(std::string_view s, std::vector<uint16_t>& out) {
+  if (s.empty()) return true;
+  size_t i = 0;
+  while (true) {
+    size_t j = s.find(':', i);
+    std::string_view g = s.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i);
+    if (g.empty()) return false;
+    if (j == std::string_view::npos && g.find('.') != std::string_view::npos) {
+      uint8_t v4[4];
+      if (!parse_v4(g, v4)) return false;
+      out.push_back(static_cast<uint16_t>(v4[0] << 8 | v4[1]));
+      out.push_back(static_cast<uint16_t>(v4[2] << 8 | v4[3]));
+      return true;
+    }
+    if (g.size() > 4) return false;
+    uint16_t v = 0;
+    for (char c : g) {
+      int d;
+      if (c >= '0' && c <= '9')
+        d = c - '0';
+      else if (c >= 'a' && c <= 'f')
+        d = c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F')
+        d = c - 'A' + 10;
+      else
+        return false;
+      v = static_cast<uint16_t>(v << 4 | d);
+    }
+    out.push_back(v);
+    if (j == std::string_view::npos) return true;
+    i = j + 1;
+  }
+}
+
+inline bool parse_v6(std::string_view s, std::array<uint8_t, 16>& out) {
+  std::vector<uint16_t> head, tail;
+  size_t d = s.find("::");
+  if (d != std::string_view::npos) {
+    if (s.find("::", d + 1) != std::string_view::npos) return false;
+    if (!parse_hex_groups(s.substr(0, d), head) || !parse_hex_groups(s.substr(d + 2), tail))
+      return false;
+    if (head.size() + tail.size() > 7) return false;
+  } else {
+    if (!parse_hex_groups(s, head) || head.size() != 8) return false;
+  }
+  std::array<uint16_t, 8> g{};
+  for (size_t i = 0; i < head.size(); ++i) g[i] = head[i];
+  for (size_t i = 0; i < tail.size(); ++i) g[8 - tail.size() + i] = tail[i];
+  for (size_t i = 0; i < 8; ++i) {
+    out[2 * i] = static_cast<uint8_t>(g[i] >> 8);
+    out[2 * i + 1] = static_cast<uint8_t>(g[i] & 0xff);
+  }
+  return true;
+}
+}  // namespace detail
+
+// Parses `text` (surrounding white space ignored); the result's `valid` is false on bad syntax.
+inline cidr parse_cidr(std::string_view text) {
+  cidr c;
+  text = trim(text);
+  if (text.empty()) return c;
+  std::string_view addr = text;
+  int prefix = -1;
+  size_t slash = text.find('/');
+  if (slash != std::string_view::npos) {
+    addr = text.substr(0, slash);
+    std::string_view p = text.substr(slash + 1);
+    if (p.empty() || p.size() > 3) return c;
+    prefix = 0;
+    for (char ch : p) {
+      if (ch < '0' || ch > '9') return c;
+      prefix = prefix * 10 + (ch - '0');
+    }
+  }
+  if (addr.find(':') != std::string_view::npos) {
+    if (!detail::parse_v6(addr, c.addr)) return c;
+    c.v6 = true;
+    if (prefix < 0) prefix = 128;
+    if (prefix > 128) return c;
+  } else {
+    uint8_t v4[4];
+    if (!detail::parse_v4(addr, v4)) return c;
+    for (int i = 0; i < 4; ++i) c.addr[i] = v4[i];
+    if (prefix < 0) prefix = 32;
+    if (prefix > 32) return c;
+  }
+  c.prefix = prefix;
+  c.valid = true;
+  return c;
+}
+
+// True when every address of `c` lies inside the block given by its leading bytes and prefix
+// length: cidr_within(c, {172, 16}, 12). The family is not checked: call it for the right one.
+inline bool cidr_within(const cidr& c, std::initializer_list<uint8_t> block,
+                        int block_prefix) noexcept {
+  if (c.prefix < block_prefix) return false;
+  int i = 0;
+  int bits = block_prefix;
+  for (uint8_t b : block) {
+    if (bits <= 0) break;
+    int n = bits >= 8 ? 8 : bits;
+    uint8_t mask = static_cast<uint8_t>(0xff << (8 - n));
+    if ((c.addr[i] & mask) != (b & mask)) return false;
+    bits -= n;
+    ++i;
+  }
+  return true;
+}
+
+// True when `c` is valid and wholly non-routable: RFC 1918, CGNAT 100.64/10, loopback 127/8,
+// link-local 169.254/16; IPv6 ULA fc00::/7, link-local fe80::/10 and ::1. Not 0.0.0.0/8 or
+// documentation ranges.
+inline bool is_private_range(const cidr& c) noexcept {
+  if (!c.valid) return false;
+  if (!c.v6) {
+    return cidr_within(c, {10}, 8) || cidr_within(c, {172, 16}, 12) ||
+           cidr_within(c, {192, 168}, 16) || cidr_within(c, {100, 64}, 10) ||
+           cidr_within(c, {127}, 8) || cidr_within(c, {169, 254}, 16);
+  }
+  if (cidr_within(c, {0xfc}, 7) || cidr_within(c, {0xfe, 0x80}, 10)) return true;
+  return c.prefix == 128 &&
+         std::all_of(c.addr.begin(), c.addr.end() - 1, [](uint8_t b) { return b == 0; }) &&
+         c.addr[15] == 1;
+}
+
+// ------------------------------------------------------------------------------------------
+// Distinct items per key in a sliding window of event time
+// ------------------------------------------------------------------------------------------
+
+namespace detail {
+// Hash for heterogeneous lookup (find by std::string_view without a copy); same values as
+// std::hash<std::string>.
+struct string_hash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+}  // namespace detail
+
+// Per-key state of a distinct_window. Derive from it to keep more per key.
+struct distinct_state {
+  struct event_ref {
+    int64_t t;
+    std::string id, name;
+  };
+  // item -> last event time it was seen (ms)
+  std::unordered_map<std::string, int64_t, detail::string_hash, std::equal_to<>> items;
+  std::deque<event_ref> events;  // the events that added items, oldest first (capped)
+  int64_t max_ms = 0;            // latest event time added
+  int64_t cooldown_until = 0;    // no new alert before this event time
+  int64_t last_prune_ms = 0;
+};
+
+// Counts distinct items (APIs, secrets, instances...) per key (usually the principal) within a
+// window of event time that ends at the key's latest event, tolerating out-of-order events, with
+// one alert per window: crossed() -> emit -> reset_after_alert(). At most max_keys keys.
+template <class State = distinct_state>
+class distinct_window {
+  static_assert(std::is_base_of_v<distinct_state, State>, "State must derive from distinct_state");
+
+ public:
+  // `max_events` caps the event references kept per key (evidence).
+  distinct_window(int64_t window_ms, size_t max_keys, size_t max_events = 200)
+      : window_ms_(window_ms), max_keys_(max_keys), max_events_(max_events) {}
+
+  // The state of `key`, created when absent; nullptr when the table is full even after evict().
+  State* get(const std::string& key, int64_t now_ms) {
+    auto it = map_.find(key);
+    if (it != map_.end()) return &it->second;
+    if (map_.size() >= max_keys_) evict(now_ms);
+    if (map_.size() >= max_keys_) return nullptr;
+    return &map_[key];
+  }
+
+  // Adds `item` seen at `t_ms` by event `event_id`/`event_name`; false (nothing added) when the
+  // event lies before the window that ends at the latest event of `s`.
+  bool add(State& s, std::string_view item, int64_t t_ms, std::string_view event_id,
+           std::string_view event_name) {
+    int64_t now = std::max(s.max_ms, t_ms);
+    if (t_ms < now - window_ms_) return false;
+    s.max_ms = now;
+    // Full pruning is O(items): do it every eighth of a window, and exactly before decisions
+    // (live()).
+    if (now - s.last_prune_ms >= window_ms_ / 8) prune(s, now);
+    while (!s.events.empty() && s.events.front().t < now - window_ms_) s.events.pop_front();
+    auto it = s.items.find(item);
+    if (it == s.items.end())
+      s.items.emplace(std::string(item), t_ms);
+    else if (t_ms > it->second)
+      it->second = t_ms;
+    if (s.events.size() < max_events_ && (s.events.empty() || s.events.back().id != event_id))
+      s.events.push_back({t_ms, std::string(event_id), std::string(event_name)});
+    return true;
+  }
+
+  // True when `s` is past the cooldown of its last alert.
+  bool armed(const State& s) const { return s.max_ms >= s.cooldown_until; }
+
+  // True when `s` is armed and holds at least `threshold` distinct items within the window.
+  bool crossed(State& s, size_t threshold) const {
+    return s.items.size() >= threshold && armed(s) && live(s) >= threshold;
+  }
+
+  // After an alert: a fresh window (items and events cleared) and no alert for one window;
+  // also calls s.on_reset() when State defines it, to clear what the derived state adds.
+  void reset_after_alert(State& s) const {
+    s.cooldown_until = s.max_ms + window_ms_;
+    s.items.clear();
+    s.events.clear();
+    if constexpr (requires(State & x) { x.on_reset(); }) s.on_reset();
+  }
+
+  // Forgets keys without an event for a window and past their cooldown.
+  void evict(int64_t now_ms) {
+    for (auto it = map_.begin(); it != map_.end();) {
+      if (it->second.max_ms < now_ms - window_ms_ && it->second.cooldown_until < now_ms)
+        it = map_.erase(it);
+      else
+        ++it;
+    }
+  }
+
+  // The window length (ms).
+  int64_t window_ms() const { return window_ms_; }
+
+  // Distinct items within the window ending at the latest event of `s` (exact).
+  size_t live(State& s) const {
+    prune(s, s.max_ms);
+    return s.items.size();
+  }
+
+  // Replaces the events of `f` with the first `max` events kept in `s` (time range too).
+  static void fill_events(finding& f, const State& s, size_t max) {
+    f.event_ids.clear();
+    f.event_names.clear();
+    f.first_seen_ms = f.last_seen_ms = 0;
+    size_t n = 0;
+    for (auto& r : s.events) {
+      if (n++ >= max) break;
+      f.with_event(r.id, r.name, r.t);
+    }
+  }
+
+  // Up to `max` of the items of `s` (an arbitrary subset when there are more), sorted.
+  static std::vector<std::string> sorted_items(const State& s, size_t max) {
+    std::vector<std::string> out;
+    for (auto& [item, t] : s.items) {
+      if (out.size() >= max) break;
+      out.push_back(item);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+ private:
+  void prune(State& s, int64_t now) const {
+    s.last_prune_ms = now;
+    int64_t horizon = now - window_ms_;
+    for (auto it = s.items.begin(); it != s.items.end();) {
+      if (it->second < horizon)
+        it = s.items.erase(it);
+      else
+        ++it;
+    }
+    while (!s.events.empty() && s.events.front().t < horizon) s.events.pop_front();
+  }
+
+  int64_t window_ms_;
+  size_t max_keys_;
+  size_t max_events_;
+  std::unordered_map<std::string, State> map_;
+};
+
+}  // namespace trailhound::sdk::util
