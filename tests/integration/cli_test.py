@@ -239,6 +239,62 @@ class CliTest(unittest.TestCase):
         rc, _, err, _ = run("scan", "--plugin-dir", self.path("missing-dir"), self.path("x"))
         self.assertIn("missing-dir: plugin directory does not exist", err)
 
+    # --- plugin trust ---------------------------------------------------------------------
+
+    def copy_plugin(self, sub):
+        src = os.path.join(os.path.dirname(BIN), "..", "lib", "trailhound", "plugins", "th-root-account.so")
+        d = self.path(sub, "x")
+        d = os.path.dirname(d)
+        os.chmod(d, 0o755)
+        dst = os.path.join(d, "th-root-account.so")
+        shutil.copy(src, dst)
+        os.chmod(dst, 0o755)
+        return d, dst
+
+    def test_world_writable_plugin_is_refused_unless_allowed(self):
+        d, so = self.copy_plugin("ww")
+        os.chmod(so, 0o777)
+        rc, _, err, out = run("plugins", "list", "--no-builtin-plugins", "--plugin-dir", d)
+        self.assertIn("th-root-account.so: plugin file is world-writable", err)
+        self.assertNotIn("root-account", out)
+        rc, _, err, out = run("plugins", "list", "--no-builtin-plugins", "--allow-insecure-plugins", "--plugin-dir", d)
+        self.assertIn("root-account", out)
+        os.chmod(so, 0o755)
+        os.chmod(d, 0o777)
+        rc, _, err, out = run("plugins", "list", "--no-builtin-plugins", "--plugin-dir", d)
+        self.assertIn("plugin directory is world-writable", err)
+        os.chmod(d, 0o755)
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to give the file to another user")
+    def test_plugin_owned_by_another_user_is_refused(self):
+        d, so = self.copy_plugin("other")
+        os.chown(so, 65534, 65534)
+        rc, _, err, out = run("plugins", "list", "--no-builtin-plugins", "--plugin-dir", d)
+        self.assertIn("owned by uid 65534, neither root nor the current user", err)
+        self.assertNotIn("root-account ", out)
+
+    def test_sha256_pinning(self):
+        import hashlib
+        d, so = self.copy_plugin("pin")
+        with open(so, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        cfg = self.path("pin.toml")
+        with open(cfg, "w") as f:
+            f.write('[plugin_sha256]\n"th-root-account.so" = "%s"\n' % digest)
+        rc, _, err, out = run("plugins", "list", "--no-builtin-plugins", "-c", cfg, "--plugin-dir", d)
+        self.assertIn("root-account", out, err)
+        with open(cfg, "w") as f:
+            f.write('[plugin_sha256]\n"th-root-account.so" = "%s"\n' % ("0" * 64))
+        rc, _, err, out = run("plugins", "list", "--no-builtin-plugins", "-c", cfg, "--plugin-dir", d)
+        self.assertIn("does not match the pinned", err)
+        self.assertNotIn("root-account ", out)
+
+    def test_plugins_are_never_loaded_from_the_current_directory(self):
+        d, so = self.copy_plugin("cwd")
+        p = subprocess.run([os.path.abspath(BIN), "plugins", "list", "--no-builtin-plugins"], cwd=d,
+                           capture_output=True, text=True, timeout=60)
+        self.assertNotIn("root-account", p.stdout)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -45,6 +45,7 @@ struct common_options {
   std::vector<std::string> plugin_dirs;
   bool strict = false;
   bool no_builtin_plugins = false;
+  bool allow_insecure_plugins = false;
 };
 
 void add_common(po::options_description& d, common_options& c) {
@@ -53,6 +54,7 @@ void add_common(po::options_description& d, common_options& c) {
       ("env,e", po::value(&c.env), "environment overlay: <dir of first -c>/environments/NAME.toml")
       ("plugin-dir", po::value(&c.plugin_dirs)->composing(), "extra plugin directory (repeatable)")
       ("no-builtin-plugins", po::bool_switch(&c.no_builtin_plugins), "do not load the plugins installed beside the binary")
+      ("allow-insecure-plugins", po::bool_switch(&c.allow_insecure_plugins), "load plugins from world-writable places or owned by other users")
       ("strict", po::bool_switch(&c.strict), "unknown params and rules in the configuration are errors");
 }
 
@@ -72,7 +74,10 @@ loaded_setup load_setup(const common_options& c, bool quiet) {
   }
   for (const auto& d : s.cfg.global.plugin_dirs) dirs.push_back(d);
   for (const auto& d : c.plugin_dirs) dirs.push_back(d);
-  s.plugins = plugins::load_plugins(dirs, optional);
+  plugins::trust_policy trust;
+  trust.allow_insecure = c.allow_insecure_plugins;
+  trust.sha256 = s.cfg.global.plugin_sha256;
+  s.plugins = plugins::load_plugins(dirs, optional, trust);
   for (const auto& r : s.plugins.refusals)
     if (!quiet) std::fprintf(stderr, "trailhound: plugin refused: %s\n", r.c_str());
   for (const auto& m : s.plugins.modules)

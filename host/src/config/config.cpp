@@ -2,6 +2,7 @@
 // Loading TOML layers into the effective configuration, with per-value origins.
 #include "config/config.hpp"
 
+#include <cctype>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -140,7 +141,7 @@ namespace {
 constexpr std::string_view TOP_KEYS[] = {
     "environment",   "plugin_dirs",      "org_account_ids",
     "trusted_cidrs", "admin_principals", "break_glass_principals",
-    "input",         "detectors"};
+    "input",         "detectors",        "plugin_sha256"};
 constexpr std::string_view INPUT_KEYS[] = {"dedup_window", "max_record_bytes", "max_depth",
                                            "max_file_bytes"};
 constexpr std::string_view DETECTOR_KEYS[] = {"enabled", "severity", "disabled_rules", "params",
@@ -195,6 +196,15 @@ class layer {
         for (auto& [s, where] : string_array(*v, key)) {
           if (s.empty()) fail(where, key + ": empty pattern");
           list.push_back(s);
+        }
+      } else if (key == "plugin_sha256") {
+        for (const auto& [name, hv] : ordered(table_value(*v, key))) {
+          std::string hex = string_value(*hv, key + "." + key_of(*name));
+          bool ok = hex.size() == 64 &&
+                    hex.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+          if (!ok) fail(at(*hv), key + "." + key_of(*name) + ": not a SHA-256 in hex (64 digits)");
+          for (auto& c : hex) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+          g.plugin_sha256[std::string(name->str())] = hex;
         }
       } else if (key == "input") {
         apply_input(table_value(*v, key));

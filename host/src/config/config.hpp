@@ -90,6 +90,9 @@ struct detector_config {
 struct global_config {
   std::string environment;                    // default: the --env name, else ""
   std::vector<std::string> plugin_dirs;       // relative entries resolved against their file's dir
+  // Pinned plugins: file name (e.g. "th-iam-keys.so") or path -> lowercase hex SHA-256. A
+  // pinned file whose content differs is refused.
+  std::map<std::string, std::string> plugin_sha256;
   std::vector<std::string> org_account_ids;   // each exactly 12 digits
   std::vector<std::string> trusted_cidrs;     // as written (validated)
   cidr_set trusted_networks;                  // trusted_cidrs parsed

@@ -3,9 +3,13 @@
 #include "plugins/loader.hpp"
 
 #include <dlfcn.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <boost/dll/shared_library.hpp>
 #include <filesystem>
 #include <list>
@@ -51,8 +55,43 @@ module_info load_plugin_file(const std::string& path) {
   return info;
 }
 
+void check_ownership(const std::string& path, bool is_directory) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw load_error("cannot stat: " + std::string(std::strerror(errno)));
+  const char* what = is_directory ? "plugin directory" : "plugin file";
+  // Like sshd's StrictModes: anyone who can write the code can run it inside the host.
+  if ((st.st_mode & S_IWOTH) && !(is_directory && (st.st_mode & S_ISVTX)))
+    throw load_error(std::string(what) + " is world-writable (use --allow-insecure-plugins to load it anyway)");
+  if (st.st_uid != 0 && st.st_uid != ::geteuid())
+    throw load_error(std::string(what) + " is owned by uid " + std::to_string(st.st_uid) +
+                     ", neither root nor the current user (use --allow-insecure-plugins to load it anyway)");
+}
+
+std::string file_sha256(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw load_error("cannot read for hashing: " + std::string(std::strerror(errno)));
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) EVP_DigestUpdate(ctx, buf, n);
+  std::fclose(f);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx, md, &len);
+  EVP_MD_CTX_free(ctx);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out.push_back(hex[md[i] >> 4]);
+    out.push_back(hex[md[i] & 15]);
+  }
+  return out;
+}
+
 load_report load_plugins(const std::vector<std::string>& dirs,
-                         const std::vector<std::string>& optional_dirs) {
+                         const std::vector<std::string>& optional_dirs,
+                         const trust_policy& trust) {
   load_report report;
   std::map<std::string, std::string> owner;  // detector id -> file
   std::vector<std::string> seen_dirs;
@@ -67,6 +106,14 @@ load_report load_plugins(const std::vector<std::string>& dirs,
         report.refusals.push_back(dir + ": plugin directory does not exist");
       continue;
     }
+    if (!trust.allow_insecure) {
+      try {
+        check_ownership(dir, true);
+      } catch (const load_error& e) {
+        report.refusals.push_back(dir + ": " + e.what());
+        continue;
+      }
+    }
     std::vector<std::string> files;
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
       if (entry.path().extension() == ".so") files.push_back(entry.path().string());
@@ -74,6 +121,14 @@ load_report load_plugins(const std::vector<std::string>& dirs,
     std::sort(files.begin(), files.end());
     for (const std::string& file : files) {
       try {
+        if (!trust.allow_insecure) check_ownership(file, false);
+        auto pin = trust.sha256.find(file);
+        if (pin == trust.sha256.end()) pin = trust.sha256.find(fs::path(file).filename().string());
+        if (pin != trust.sha256.end()) {
+          std::string actual = file_sha256(file);
+          if (actual != pin->second)
+            throw load_error("SHA-256 " + actual + " does not match the pinned " + pin->second);
+        }
         module_info m = load_plugin_file(file);
         for (const auto& d : m.detectors) {
           auto it = owner.find(d.spec.id);
