@@ -112,7 +112,8 @@ int cmd_scan(const std::vector<std::string>& args, bool learn_command) {
   common_options c;
   std::vector<std::string> outputs, paths;
   std::string fail_on, state_path;
-  bool quiet = false, no_state = false, learn_only = learn_command;
+  bool quiet = false, no_state = false, learn_only = learn_command, resume = false;
+  unsigned checkpoint_files = 64;
   unsigned threads = 0;
   po::options_description d(learn_command ? "trailhound learn [options] PATH...\n\nOptions"
                                           : "trailhound scan [options] PATH...\n\nOptions");
@@ -125,6 +126,8 @@ int cmd_scan(const std::vector<std::string>& args, bool learn_command) {
       ("state", po::value(&state_path), "state store (SQLite file) of learned baselines: restored before, saved after the scan")
       ("no-state", po::bool_switch(&no_state), "run without a state store, even if --state is given")
       ("learn-only", po::bool_switch(&learn_only), "build baselines only: no findings are written")
+      ("resume", po::bool_switch(&resume), "with --state: skip the files an earlier (interrupted) run already processed")
+      ("checkpoint-files", po::value(&checkpoint_files), "with --state: checkpoint state, ledger and findings every N files (default 64)")
       ("quiet,q", po::bool_switch(&quiet), "no summary on stderr");
   po::options_description hidden;
   hidden.add_options()("path", po::value(&paths)->composing());
@@ -159,6 +162,10 @@ int cmd_scan(const std::vector<std::string>& args, bool learn_command) {
     for (const auto& o : outputs) out.add_sink(sinks::make_sink(o));
   }
   std::unique_ptr<state::state_store> store;
+  if (resume && (state_path.empty() || no_state)) {
+    std::fprintf(stderr, "trailhound scan: --resume needs --state PATH\n");
+    return EXIT_USAGE;
+  }
   if (!state_path.empty() && !no_state) {
     std::string warning;
     store = state::state_store::open(state_path, warning);
@@ -189,14 +196,54 @@ int cmd_scan(const std::vector<std::string>& args, bool learn_command) {
   so.limits.max_file_bytes = static_cast<uint64_t>(s.cfg.global.max_file_bytes);
   so.dedup_window_ms = s.cfg.global.dedup_window_s * 1000;
   so.loader_threads = threads;
+  // Crash-safe runs: every checkpoint_files files, findings are made durable first, then the
+  // detectors' state and the ledger of processed files are committed in one transaction. A
+  // killed run resumed with --resume skips ledgered files; findings it writes again carry the
+  // same ids and are dropped by the collector (the output file's ids are preloaded).
+  std::vector<state::ledger_entry> pending;
+  auto checkpoint = [&] {
+    if (!store || pending.empty()) return;
+    out.flush();
+    store->begin();
+    try {
+      state::save_all(*store, eng, env);
+      for (const auto& e : pending) store->add_to_ledger(env, e);
+      store->commit();
+    } catch (...) {
+      store->rollback();
+      throw;
+    }
+    pending.clear();
+  };
+  if (store) {
+    if (resume)
+      so.skip = [&](const input::input_file& f) {
+        state::ledger_entry e;
+        return state::fingerprint(f.path, e) && store->in_ledger(env, e);
+      };
+    so.after_file = [&](const input::input_file& f) {
+      try {
+        state::ledger_entry e;
+        if (state::fingerprint(f.path, e)) pending.push_back(std::move(e));
+        if (pending.size() >= std::max(1u, checkpoint_files)) checkpoint();
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "trailhound: state: checkpoint failed: %s\n", e.what());
+      }
+    };
+  }
   pipeline::scan_summary sum = pipeline::run_scan(so, eng, [](const std::string& line) {
     std::fprintf(stderr, "trailhound: %s\n", line.c_str());
   });
-  out.close();
+  out.flush();
   if (store) {
+    store->begin();
     auto r = state::save_all(*store, eng, env);
+    for (const auto& e : pending) store->add_to_ledger(env, e);
+    store->commit();
+    pending.clear();
     for (const auto& m : r.messages) std::fprintf(stderr, "trailhound: state: %s\n", m.c_str());
   }
+  out.close();
   findings::collector_stats fs = out.stats();
   if (!quiet) print_summary(stderr, sum, fs, eng.stats());
 

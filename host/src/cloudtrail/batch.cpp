@@ -47,6 +47,7 @@ parsed_batch parse_file(input::loaded_file&& f, const parse_limits& lim) noexcep
     a.scratch = file.text;
     b.events.reserve(file.records.size());
     document doc(&a.values, parsed_batch::arena::STACK_BYTES, &a.stack);
+    const bool ascii = detail::is_ascii(file.text);
     for (; next < file.records.size(); ++next) {
       const input::record_ref& r = file.records[next];
       std::string_view raw = file.record(r);
@@ -60,7 +61,10 @@ parsed_batch parse_file(input::loaded_file&& f, const parse_limits& lim) noexcep
       char* end = begin + r.length;
       char saved = *end;
       *end = '\0';
-      doc.ParseInsitu<detail::PARSE_FLAGS>(begin);
+      if (ascii)
+        doc.ParseInsitu<detail::PARSE_FLAGS_ASCII>(begin);
+      else
+        doc.ParseInsitu<detail::PARSE_FLAGS>(begin);
       *end = saved;
       if (doc.HasParseError()) {
         b.failures.push_back({r.index, r.offset + doc.GetErrorOffset(),

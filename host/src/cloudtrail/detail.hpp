@@ -18,6 +18,12 @@ using value = rapidjson::GenericValue<rapidjson::UTF8<>, pool_allocator>;
 
 inline constexpr unsigned PARSE_FLAGS =
     rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag;
+// For text already known to be pure ASCII (nearly every CloudTrail file): UTF-8 validation can
+// be skipped, which saves a quarter of the parsing time.
+inline constexpr unsigned PARSE_FLAGS_ASCII = rapidjson::kParseInsituFlag;
+
+// True when no byte has the high bit set (then the text is valid UTF-8). Word at a time.
+bool is_ascii(std::string_view text) noexcept;
 
 // Zeroes the event and sets the tri-state flags to unknown and raw_json to `raw`.
 void init_event(std::string_view raw, th_event& ev) noexcept;

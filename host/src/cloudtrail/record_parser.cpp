@@ -265,6 +265,19 @@ bool extract_fields(const value& d, th_event& ev, parse_error& err) noexcept {
   return true;
 }
 
+bool is_ascii(std::string_view text) noexcept {
+  const char* p = text.data();
+  const char* end = p + text.size();
+  uint64_t acc = 0;
+  for (; p + 32 <= end; p += 32) {
+    uint64_t w[4];
+    std::memcpy(w, p, 32);
+    acc |= w[0] | w[1] | w[2] | w[3];
+  }
+  for (; p < end; ++p) acc |= static_cast<unsigned char>(*p);
+  return (acc & 0x8080808080808080ull) == 0;
+}
+
 void init_event(std::string_view raw, th_event& ev) noexcept {
   std::memset(&ev, 0, sizeof ev);
   ev.struct_size = sizeof ev;
@@ -323,7 +336,10 @@ bool record_parser::parse(std::string_view raw, th_event& ev, parse_error& err) 
   }
   s.doc = new (s.doc_storage) document(&s.value_alloc, impl::STACK_BYTES, &s.stack_alloc);
   document& d = *s.doc;
-  d.ParseInsitu<detail::PARSE_FLAGS>(s.scratch.data());
+  if (detail::is_ascii(raw))
+    d.ParseInsitu<detail::PARSE_FLAGS_ASCII>(s.scratch.data());
+  else
+    d.ParseInsitu<detail::PARSE_FLAGS>(s.scratch.data());
   if (d.HasParseError()) {
     err = {d.GetErrorOffset(), rapidjson::GetParseError_En(d.GetParseError())};
     return false;

@@ -7,7 +7,16 @@ namespace trailhound::findings {
 collector::collector(const config::effective_config* cfg, std::string environment)
     : cfg_(cfg), environment_(std::move(environment)) {}
 
-void collector::add_sink(std::unique_ptr<sinks::sink> s) { sinks_.push_back(std::move(s)); }
+void collector::add_sink(std::unique_ptr<sinks::sink> s) {
+  // Findings already in an appended sink are not written again (stable ids across runs).
+  for (auto& id : s->existing_ids()) seen_ids_.insert(std::move(id));
+  sinks_.push_back(std::move(s));
+}
+
+void collector::flush() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& s : sinks_) s->flush();
+}
 
 void collector::submit(finding&& f) {
   std::lock_guard<std::mutex> lock(mutex_);

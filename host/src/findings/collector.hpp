@@ -36,6 +36,8 @@ class collector {
 
   // Takes a validated finding with detector, detector_version and times filled. Thread-safe.
   void submit(finding&& f);
+  // Makes the sinks durable (before a checkpoint).
+  void flush();
   void close();
 
   collector_stats stats() const;

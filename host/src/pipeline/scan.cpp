@@ -105,6 +105,18 @@ scan_summary run_scan(const scan_options& opts, engine::engine& eng,
     ++sum.file_problems_by_reason[p.reason];
   }
 
+  if (opts.skip) {
+    std::vector<input::input_file> todo;
+    for (auto& f : found.files) {
+      if (opts.skip(f)) {
+        ++sum.input.files_skipped;
+        ++sum.input.skipped_by_reason["already processed"];
+      } else {
+        todo.push_back(std::move(f));
+      }
+    }
+    found.files = std::move(todo);
+  }
   unsigned threads = opts.loader_threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   if (threads > found.files.size()) threads = static_cast<unsigned>(found.files.size());
@@ -120,6 +132,14 @@ scan_summary run_scan(const scan_options& opts, engine::engine& eng,
   ordered_loader loader(found.files, opts.limits, plim, threads,
                         std::max<size_t>(opts.max_files_ahead, threads + 1));
   for (size_t i = 0; i < found.files.size(); ++i) {
+    // Runs however the body below ends (skipped, failed or delivered file).
+    struct done_guard {
+      const scan_options& o;
+      const input::input_file& f;
+      ~done_guard() {
+        if (o.after_file) o.after_file(f);
+      }
+    } done{opts, found.files[i]};
     cloudtrail::parsed_batch batch = loader.take(i);
     const input::loaded_file& f = batch.file;
     sum.input.add(f);

@@ -22,6 +22,10 @@ struct scan_options {
   size_t max_files_ahead = 4;   // parsed files waiting for dispatch, at most (memory bound)
   size_t max_reported_problems = 50;  // per kind; the rest only counted
   bool progress = false;        // a progress line on stderr
+  // Resume support: files for which `skip` returns true are not loaded (counted as "already
+  // processed"); `after_file` runs on the dispatching thread once a file's events are delivered.
+  std::function<bool(const input::input_file&)> skip;
+  std::function<void(const input::input_file&)> after_file;
 };
 
 struct scan_summary {

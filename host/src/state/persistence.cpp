@@ -2,6 +2,12 @@
 // Restore and save of all instances' learned state.
 #include "state/persistence.hpp"
 
+#include <sys/stat.h>
+
+#include <cstdio>
+
+#include "pipeline/dedup.hpp"
+
 namespace trailhound::state {
 
 persistence_report restore_all(state_store& store, engine::engine& eng, const std::string& env) {
@@ -56,6 +62,36 @@ persistence_report save_all(state_store& store, engine::engine& eng, const std::
   }
   store.commit();
   return r;
+}
+
+}  // namespace trailhound::state
+
+namespace trailhound::state {
+
+bool fingerprint(const std::string& path, ledger_entry& out) {
+  if (path == "-") return false;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  out.path = path;
+  out.size = static_cast<uint64_t>(st.st_size);
+  out.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  std::string buf(64 * 1024, '\0');
+  std::string sample = std::to_string(out.size) + ":";
+  size_t n = std::fread(buf.data(), 1, buf.size(), f);
+  sample.append(buf.data(), n);
+  if (out.size > buf.size() * 2) {
+    std::fseek(f, -static_cast<long>(buf.size()), SEEK_END);
+    n = std::fread(buf.data(), 1, buf.size(), f);
+    sample.append(buf.data(), n);
+  }
+  std::fclose(f);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx",
+                static_cast<unsigned long long>(pipeline::hash64(sample)));
+  out.content_hash = hex;
+  return true;
 }
 
 }  // namespace trailhound::state

@@ -26,3 +26,12 @@ persistence_report restore_all(state_store& store, engine::engine& eng, const st
 persistence_report save_all(state_store& store, engine::engine& eng, const std::string& env);
 
 }  // namespace trailhound::state
+
+namespace trailhound::state {
+
+// Identity of an input file for the ledger: path, size, mtime and a fingerprint of its content
+// (hash of the size, first and last 64 KiB: cheap, and changes whenever CloudTrail rewrites or
+// appends). Returns false for stdin and unreadable files (never ledgered).
+bool fingerprint(const std::string& path, ledger_entry& out);
+
+}  // namespace trailhound::state
