@@ -196,6 +196,7 @@ int cmd_scan(const std::vector<std::string>& args, bool learn_command) {
   so.limits.max_file_bytes = static_cast<uint64_t>(s.cfg.global.max_file_bytes);
   so.dedup_window_ms = s.cfg.global.dedup_window_s * 1000;
   so.loader_threads = threads;
+  so.progress = !quiet && ::isatty(STDERR_FILENO);
   // Crash-safe runs: every checkpoint_files files, findings are made durable first, then the
   // detectors' state and the ledger of processed files are committed in one transaction. A
   // killed run resumed with --resume skips ledgered files; findings it writes again carry the

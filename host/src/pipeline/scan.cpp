@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -78,6 +79,22 @@ class ordered_loader {
   bool stop_ = false;
 };
 
+// One self-overwriting status line on a terminal, at most twice a second.
+void show_progress(size_t files_done, size_t files_total, uint64_t events,
+                   std::chrono::steady_clock::time_point start, bool last) {
+  static std::chrono::steady_clock::time_point last_shown;
+  auto now = std::chrono::steady_clock::now();
+  if (!last && now - last_shown < std::chrono::milliseconds(500)) return;
+  last_shown = now;
+  double secs = std::chrono::duration<double>(now - start).count();
+  double rate = secs > 0 ? events / secs : 0;
+  double eta = files_done ? secs * (files_total - files_done) / files_done : 0;
+  std::fprintf(stderr, "\r\033[Kfiles %zu/%zu  events %llu  %.0f events/s  ETA %.0f s", files_done,
+               files_total, static_cast<unsigned long long>(events), rate, eta);
+  if (last) std::fputc('\n', stderr);
+  std::fflush(stderr);
+}
+
 }  // namespace
 
 bool scan_summary::had_input_errors() const noexcept {
@@ -141,6 +158,7 @@ scan_summary run_scan(const scan_options& opts, engine::engine& eng,
       }
     } done{opts, found.files[i]};
     cloudtrail::parsed_batch batch = loader.take(i);
+    if (opts.progress) show_progress(i + 1, found.files.size(), sum.records_parsed, t0, false);
     const input::loaded_file& f = batch.file;
     sum.input.add(f);
     if (!f.fatal_error.empty()) {
@@ -199,6 +217,7 @@ scan_summary run_scan(const scan_options& opts, engine::engine& eng,
     }
     parser.reset();
   }
+  if (opts.progress) show_progress(found.files.size(), found.files.size(), sum.records_parsed, t0, true);
   eng.finish();
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return sum;
