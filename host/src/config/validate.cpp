@@ -100,8 +100,9 @@ std::vector<diagnostic> validate(const effective_config& cfg,
   collector out(cfg, strict);
   for (const auto& [id, d] : cfg.detectors) {
     const std::string prefix = "detectors." + detail::format_key(id);
+    // (An init-capture: clang before 16 cannot capture a structured binding.)
     auto spec = std::find_if(specs.begin(), specs.end(),
-                             [&](const detector_spec& s) { return s.id == id; });
+                             [&id = id](const detector_spec& s) { return s.id == id; });
     if (spec == specs.end()) {
       out.error(d.origin,
                 "unknown detector '" + id + "'" +

@@ -62,8 +62,11 @@ const th_value* api_get_field(th_host_ctx* ctx, const th_event* ev, int32_t id) 
   if (!ctx || !ev) return nullptr;
   if (id < 0 || static_cast<size_t>(id) >= ctx->fields.size()) {
     api_set_error(ctx, th_str{"get_field: field id was never registered", 40});
-    ++ctx->stats.errors;
-    ++ctx->stats.counters["unregistered_field_lookups"];
+    ++ctx->stats.errors;  // counts towards max_errors (checked when the call returns)
+    try {
+      ++ctx->stats.counters["unregistered_field_lookups"];
+    } catch (...) {
+    }
     return nullptr;
   }
   return ctx->fields[static_cast<size_t>(id)].resolve(ev->root);
@@ -264,6 +267,14 @@ void engine::quarantine(th_host_ctx& inst, const std::string& reason) noexcept {
     inst.stats.quarantined = true;
     inst.stats.quarantine_reason = reason;
     message(inst.stats.instance_id + ": quarantined: " + reason);
+    report_quarantine(inst);
+  } catch (...) {
+  }
+}
+
+void engine::report_quarantine(th_host_ctx& inst) noexcept {
+  try {
+    const std::string& reason = inst.stats.quarantine_reason;
     findings::finding f;
     f.detector = "trailhound";
     f.rule = "detector-quarantined";
@@ -299,7 +310,18 @@ th_status engine::call_result(th_host_ctx& inst, th_status st, const char* where
                            std::to_string(opts_.slow_call_ns / 1'000'000) +
                            " ms per-call budget");
   }
-  if (st == TH_OK) return st;
+  if (st == TH_OK) {
+    // Errors the host counted during the call (get_field with an unregistered id) count too.
+    if (inst.stats.errors && inst.stats.errors >= opts_.max_errors) {
+      try {
+        quarantine(inst, std::to_string(inst.stats.errors) + " errors, last: " +
+                             (inst.last_error.empty() ? "no reason given" : inst.last_error));
+      } catch (...) {
+      }
+    }
+    if (!inst.last_error.empty()) inst.last_error.clear();
+    return st;
+  }
   ++inst.stats.errors;
   std::string why = inst.last_error.empty() ? "no reason given" : inst.last_error;
   inst.last_error.clear();
@@ -418,6 +440,8 @@ void engine::finish() noexcept {
   int64_t end_ms = watermark_ms_ == INT64_MIN ? 0 : watermark_ms_;
   for (auto& p : instances_) {
     th_host_ctx& inst = *p;
+    // A detector whose create failed was never run: report it now that the run's time is known.
+    if (!inst.created && inst.stats.quarantined) report_quarantine(inst);
     if (!inst.created || inst.stats.quarantined) continue;
     inst.current_event = nullptr;
     inst.current_time_ms = end_ms;

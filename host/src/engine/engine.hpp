@@ -116,6 +116,8 @@ class engine {
  private:
   th_status call_result(th_host_ctx& inst, th_status st, const char* where, int64_t ns) noexcept;
   void quarantine(th_host_ctx& inst, const std::string& reason) noexcept;
+  // The trailhound/detector-quarantined health finding for an instance already quarantined.
+  void report_quarantine(th_host_ctx& inst) noexcept;
   void tick_due(int64_t now_ms) noexcept;
   void note_accounts(const th_event& ev) noexcept;
   void message(std::string line);

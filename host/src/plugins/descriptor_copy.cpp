@@ -48,6 +48,8 @@ detector_binding copy_detector(const th_detector_desc* src, size_t index) {
   b.spec.id = copy_str(d.id);
   if (!valid_id(b.spec.id))
     throw load_error(where + ": id '" + b.spec.id + "' is not [a-z0-9_-]{1,64}");
+  if (b.spec.id == "trailhound")  // reserved for the host's own health findings
+    throw load_error(where + ": id 'trailhound' is reserved for the host");
   where = "detector '" + b.spec.id + "'";
   b.spec.version = copy_str(d.version);
   b.spec.title = copy_str(d.title);
