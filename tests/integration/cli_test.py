@@ -239,6 +239,18 @@ class CliTest(unittest.TestCase):
         rc, _, err, _ = run("scan", "--plugin-dir", self.path("missing-dir"), self.path("x"))
         self.assertIn("missing-dir: plugin directory does not exist", err)
 
+    def test_parallel_pipeline_gives_the_same_findings_as_one_thread(self):
+        samples = os.path.join(SRC, "samples")
+        base = os.path.join(SRC, "configs", "base.toml")
+        outputs = []
+        for threads in ["1", "2", "4"]:
+            rc, findings, err, stdout = run("scan", "-q", "--threads", threads, "-c", base, "-e", "demo", samples)
+            self.assertIn(rc, (0, 2), err)
+            outputs.append(stdout)
+        self.assertGreater(len(outputs[0].splitlines()), 5)
+        self.assertEqual(outputs[0], outputs[1])
+        self.assertEqual(outputs[0], outputs[2])
+
     # --- plugin trust ---------------------------------------------------------------------
 
     def copy_plugin(self, sub):
