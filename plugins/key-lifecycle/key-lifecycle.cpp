@@ -457,6 +457,13 @@ class key_lifecycle final : public detector {
         return false;  // the creating admin trying the key from a network they use
       if (!c.creator_net) f.sev = severity::medium;        // where the creator was is unknown
       if (iac_family(c.creator_ua)) f.sev = lower(f.sev);  // IaC hands keys to applications
+      // Before the account's warm-up ends, its users' usual networks (home, second office) are
+      // not known yet: "another network" is weaker evidence.
+      auto acct = accounts_.find(std::string_view(c.account));
+      if (acct != accounts_.end() && e.time_ms() - acct->second.first_ms < warmup_ms_) {
+        f.sev = lower(f.sev);
+        f.ev.add_bool("duringWarmup", true);
+      }
     }
     const int64_t minutes = (e.time_ms() - c.time_ms) / 60000;
     f.summary = "Access key " + std::string(key) + " of IAM user " + c.owner + ", created by " +

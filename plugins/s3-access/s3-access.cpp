@@ -143,7 +143,10 @@ std::string network_of(std::string_view ip) {
 }
 
 bool console_session(const event& e) {
-  if (e["userIdentity"]["sessionCredentialFromConsole"].as_bool(false)) return true;
+  // A top-level field of the record ("sessionCredentialFromConsole": "true").
+  if (e["sessionCredentialFromConsole"].as_bool(false) ||
+      e["userIdentity"]["sessionCredentialFromConsole"].as_bool(false))
+    return true;
   return e.source_ip() == "AWS Internal" || e.user_agent() == "AWS Internal" ||
          contains(e.user_agent(), "console.amazonaws.com") || contains(e.user_agent(), "S3Console");
 }

@@ -15,6 +15,7 @@ import zlib
 from . import records as R
 from . import util
 from .attacks import Attacks
+from .behavioural import MIN_DAYS as BEHAVIOURAL_MIN_DAYS, Behavioural
 from .emit import DayIds, Emitter
 from .routine import BUSINESS, FLAT, Routine, gen_events, prepare_table
 from .scenarios import Scenarios
@@ -197,7 +198,11 @@ class Generator:
         self.world = World(args.seed, args.accounts)
         self.routine = Routine(self.world)
         self.scen = Scenarios(self.world, args.seed, args.days)
-        self.attacks = Attacks(self.world, args.attacks, args.days) if args.attacks != "none" else None
+        self.attacks = (Attacks(self.world, args.attacks, args.days)
+                        if args.attacks in ("storyline", "all") else None)
+        self.behav = (Behavioural(self.world, self.routine, args.seed, args.days,
+                                  _dt.date.fromisoformat(args.start).weekday())
+                      if args.attacks == "behavioural" else None)
         self.actor_by_tag = {(a.acct, a.tag): a.idx for a in self.routine.actors}
 
     def actor_state(self, d, weekday, ids, gh_ips, travel):
@@ -280,8 +285,12 @@ class Generator:
             rng_bulk = util.sub_rng(args.seed, "bulk", d)
             rng_files = util.sub_rng(args.seed, "files", d)
             gh_ips = rng_scen.sample(self.world.gh_runner_ips, 3)
+            if self.behav:
+                gh_ips = self.behav.runner_ips(d)
             travel = (self.world.prod.id, "carol") if d == self.scen.travel_day else None
             aui, aip, active, ala = self.actor_state(d, weekday, ids, gh_ips, travel)
+            if self.behav:
+                self.behav.adjust_actors(d, weekday, gh_ips, aui, aip, ala)
             # --- scripted events
             sink = []
             E = Emitter(rng_scen, d, day_epoch, dpre, sink)
@@ -294,6 +303,13 @@ class Generator:
             if self.attacks and d == args.days - 1:
                 EA = Emitter(util.sub_rng(args.seed, "attacks"), d, day_epoch, dpre, sink)
                 labels += self.attacks.run(EA, ids, util.sub_rng(args.seed, "attack-plan"))
+            if self.behav:   # after n_scripted: the bulk volume stays that of --attacks none
+                EB = Emitter(util.sub_rng(args.seed, "behavioural-benign", d), d, day_epoch, dpre, sink)
+                switches += self.behav.benign_day(d, weekday, EB, ids,
+                                                  util.sub_rng(args.seed, "behavioural-benign-plan", d), man)
+                EA = Emitter(util.sub_rng(args.seed, "behavioural-attacks", d), d, day_epoch, dpre, sink)
+                labels += self.behav.attacks_day(d, EA, ids, util.sub_rng(args.seed, "behavioural-plan", d),
+                                                 gh_ips[0], aip)
             # --- volume model
             bulk = max(totals[d] - n_scripted, int(totals[d] * 0.3))
             flat_n = int(round(bulk * 0.5 / dw[d]))
@@ -366,7 +382,10 @@ def parse_args(argv):
                         "more, weekends fewer; the total is events-per-day x days plus attacks")
     p.add_argument("--format", choices=("s3", "ndjson", "both"), default="s3",
                    help="s3: AWSLogs/... .json.gz tree; ndjson: OUT/events.ndjson; both")
-    p.add_argument("--attacks", choices=("none", "storyline", "all"), default="storyline")
+    p.add_argument("--attacks", choices=("none", "storyline", "all", "behavioural"), default="storyline",
+                   help="storyline (default), all (storyline + catalogue), behavioural (anomalies for the "
+                        "baseline detectors on the last two days, after a 7-day warm-up; needs --days >= %d, "
+                        "16 recommended), none" % BEHAVIOURAL_MIN_DAYS)
     p.add_argument("--labels", help="write the labels of injected malicious events (JSONL) here")
     p.add_argument("--benign-manifest", help="write the benign look-alike events (JSONL) here")
     p.add_argument("--gzip-level", type=int, default=1, choices=range(0, 10), metavar="0-9",
@@ -384,6 +403,9 @@ def parse_args(argv):
         p.error("--start must be YYYY-MM-DD")
     if a.attacks != "none" and a.accounts < 2:
         p.error("--attacks needs at least 2 accounts (prod and dev)")
+    if a.attacks == "behavioural" and a.days < BEHAVIOURAL_MIN_DAYS:
+        p.error("--attacks behavioural needs --days >= %d (a 7-day warm-up, then the anomalies; 16 "
+                "recommended)" % BEHAVIOURAL_MIN_DAYS)
     return a
 
 
