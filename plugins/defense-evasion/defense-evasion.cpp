@@ -260,6 +260,10 @@ class defense_evasion final : public detector {
   void on_tick(int64_t now_ms) override {
     for (auto it = denied_seen_.begin(); it != denied_seen_.end();)
       it = it->second < now_ms - window_ms_ ? denied_seen_.erase(it) : std::next(it);
+    pending_keys_.erase(
+        std::remove_if(pending_keys_.begin(), pending_keys_.end(),
+                       [&](const pending_key& k) { return k.time_ms < now_ms - kReorderMs; }),
+        pending_keys_.end());
   }
 
  private:
@@ -322,7 +326,9 @@ class defense_evasion final : public detector {
       if (!k.empty()) {
         t.kms_key = k;
         if (trail_keys_.size() >= kMaxTrails) trail_keys_.clear();
-        trail_keys_[dedetail::kms_key_id(k)] = dedetail::trail_name(str_of(src["name"]));
+        std::string kid = dedetail::kms_key_id(k);
+        trail_keys_[kid] = dedetail::trail_name(str_of(src["name"]));
+        if (!pending_keys_.empty()) resolve_pending_keys(kid, trail_keys_[kid]);
       } else if (src["kmsKeyId"].is_string()) {
         t.kms_key.clear();
       }
@@ -936,19 +942,53 @@ class defense_evasion final : public detector {
   std::optional<verdict> kms_key(const event& e, std::string_view name) {
     std::string ref = str_of(e.request()["keyId"]);
     if (ref.empty()) return std::nullopt;
+    value days = e.request()["pendingWindowInDays"];
+    int64_t window = days.exists() ? days.as_int() : -1;
     auto it = trail_keys_.find(dedetail::kms_key_id(ref));
-    if (it == trail_keys_.end()) return std::nullopt;
+    if (it == trail_keys_.end()) {
+      // The trail settings naming this key may still be read (unordered records, late files).
+      if (e.succeeded() && pending_keys_.size() < kMaxTrails)
+        pending_keys_.push_back(pending_key{
+            e.time_ms(), dedetail::kms_key_id(ref), ref, std::string(name), window,
+            make_finding("cloudtrail-kms-key-disabled", e), util::break_glass_caller(ctx(), e),
+            std::string(e.identity()), std::string(e.principal_arn())});
+      return std::nullopt;
+    }
+    return kms_verdict(ref, name, it->second, window);
+  }
+  static verdict kms_verdict(const std::string& ref, std::string_view name,
+                             const std::string& trail, int64_t pending_window_days) {
     verdict v;
     v.rule = "cloudtrail-kms-key-disabled";
     v.sev = severity::high;
-    v.summary = "KMS key " + ref + " that encrypts trail " + it->second + " logs " +
+    v.summary = "KMS key " + ref + " that encrypts trail " + trail + " logs " +
                 (name == "DisableKey" ? "disabled" : "scheduled for deletion");
     v.ev.add("keyId", ref);
-    v.ev.add("trail", it->second);
-    value days = e.request()["pendingWindowInDays"];
-    if (days.exists()) v.ev.add("pendingWindowInDays", days.as_int());
+    v.ev.add("trail", trail);
+    if (pending_window_days >= 0) v.ev.add("pendingWindowInDays", pending_window_days);
     v.dedup = dedetail::kms_key_id(ref);
     return v;
+  }
+
+  // A DisableKey / ScheduleKeyDeletion read before the trail settings that name its key.
+  struct pending_key {
+    int64_t time_ms = 0;
+    std::string key_id, ref, name;
+    int64_t pending_window_days = -1;
+    finding f;
+    bool break_glass = false;
+    std::string identity, caller;
+  };
+  void resolve_pending_keys(const std::string& key_id, const std::string& trail) {
+    for (auto it = pending_keys_.begin(); it != pending_keys_.end();) {
+      if (it->key_id != key_id) {
+        ++it;
+        continue;
+      }
+      verdict v = kms_verdict(it->ref, it->name, trail, it->pending_window_days);
+      finish_verdict(std::move(it->f), v, it->break_glass, it->name, it->identity, it->caller);
+      it = pending_keys_.erase(it);
+    }
   }
 
   std::optional<verdict> delete_alarms(const event& e) {
@@ -971,13 +1011,16 @@ class defense_evasion final : public detector {
   // Emission
   // ---------------------------------------------------------------------------------------
   void emit_verdict(const event& e, verdict& v) {
-    finding f = make_finding(v.rule, e);
-    bool bg = util::break_glass_caller(ctx(), e);
+    finish_verdict(make_finding(v.rule, e), v, util::break_glass_caller(ctx(), e), e.name(),
+                   e.identity(), e.principal_arn());
+  }
+  void finish_verdict(finding f, verdict& v, bool bg, std::string_view event_name,
+                      std::string_view identity, std::string_view caller) {
     f.sev = bg ? lower(v.sev) : v.sev;
-    f.summary = v.summary + " (by " + std::string(e.identity()) + ").";
+    f.summary = v.summary + " (by " + std::string(identity) + ").";
     f.ev = v.ev;
-    f.ev.add("eventName", e.name());
-    f.ev.add("callerArn", e.principal_arn());
+    f.ev.add("eventName", event_name);
+    f.ev.add("callerArn", caller);
     if (bg) f.ev.add_bool("breakGlass", true);
     f.dedup_key = v.dedup;
     emit(f);
@@ -1018,6 +1061,8 @@ class defense_evasion final : public detector {
   std::unordered_map<std::string, std::string> trail_keys_;        // kms key id -> trail
   std::unordered_map<std::string, std::string> trail_log_groups_;  // log group -> trail
   std::unordered_map<std::string, int64_t> denied_seen_;           // principal|event -> time
+  static constexpr int64_t kReorderMs = 15 * 60 * 1000;            // wait for a late trail setting
+  std::vector<pending_key> pending_keys_;                          // key not (yet) a trail's
 };
 
 }  // namespace

@@ -8,54 +8,32 @@
 #include <cctype>
 #include <string>
 #include <string_view>
+#include <trailhound/policy.hpp>
 #include <trailhound/sdk.hpp>
+#include <trailhound/util.hpp>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 namespace {
 using namespace trailhound::sdk;
+namespace util = trailhound::sdk::util;
+namespace policy = trailhound::sdk::policy;
+
+using policy::member_ci;
+using policy::strings_of;
+using util::add_unique;
+using util::iequals;
+using util::is_account_id;
 
 // ------------------------------------------------------------------------------------------
 // Small text helpers
 // ------------------------------------------------------------------------------------------
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
 bool istarts_with(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 bool icontains(std::string_view hay, std::string_view needle) {
-  return to_lower(hay).find(to_lower(needle)) != std::string::npos;
-}
-bool is_account_id(std::string_view s) {
-  if (s.size() != 12) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-// The account field of an ARN ("arn:aws:iam::123456789012:root" -> "123456789012"), or a bare
-// account id; "" otherwise.
-std::string_view account_of(std::string_view principal) {
-  if (is_account_id(principal)) return principal;
-  if (!istarts_with(principal, "arn:")) return {};
-  size_t pos = 0;
-  for (int field = 0; field < 4; ++field) {
-    pos = principal.find(':', pos);
-    if (pos == std::string_view::npos) return {};
-    ++pos;
-  }
-  size_t end = principal.find(':', pos);
-  if (end == std::string_view::npos) return {};
-  return principal.substr(pos, end - pos);
+  return util::to_lower(hay).find(util::to_lower(needle)) != std::string::npos;
 }
 // "arn:aws:s3:::bucket/prefix" -> "bucket"; a bare name is returned as is.
 std::string_view bucket_of(std::string_view arn) {
@@ -64,101 +42,6 @@ std::string_view bucket_of(std::string_view arn) {
   if (istarts_with(arn, "arn:") && p != std::string_view::npos) arn.remove_prefix(p + pfx.size());
   size_t slash = arn.find('/');
   return slash == std::string_view::npos ? arn : arn.substr(0, slash);
-}
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
-      i += 2;
-    } else if (s[i] == '+') {
-      out.push_back(' ');
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-// True when an AWS service acted on its own (skipped). "AWS Internal" as source address with a
-// human identity and no invokedBy is the console acting for that human: kept.
-bool service_actor(const event& e) {
-  if (!e.aws_service()) return false;
-  std::string_view t = e.identity_type();
-  bool human = t == "IAMUser" || t == "AssumedRole" || t == "Root" || t == "FederatedUser" ||
-               t == "IdentityCenterUser";
-  return !(human && e.invoked_by().empty() && e.source_ip() == "AWS Internal");
-}
-
-void add_unique(std::vector<std::string>& v, std::string_view s) {
-  if (std::find(v.begin(), v.end(), s) == v.end()) v.emplace_back(s);
-}
-
-// ------------------------------------------------------------------------------------------
-// A read-only view over a RapidJSON value with the same shape as sdk::value, so one policy
-// analysis serves policies given as JSON objects (CloudTrail) and as JSON text.
-// ------------------------------------------------------------------------------------------
-class rj_value {
- public:
-  rj_value() = default;
-  explicit rj_value(const rapidjson::Value* v) : v_(v) {}
-  bool exists() const { return v_ != nullptr; }
-  bool is_string() const { return v_ && v_->IsString(); }
-  bool is_array() const { return v_ && v_->IsArray(); }
-  bool is_object() const { return v_ && v_->IsObject(); }
-  std::string_view str() const {
-    return is_string() ? std::string_view(v_->GetString(), v_->GetStringLength())
-                       : std::string_view();
-  }
-  uint32_t size() const {
-    if (is_array()) return v_->Size();
-    if (is_object()) return v_->MemberCount();
-    return 0;
-  }
-  std::string_view member_name(uint32_t i) const {
-    if (!is_object() || i >= v_->MemberCount()) return {};
-    const auto& n = (v_->MemberBegin() + i)->name;
-    return n.IsString() ? std::string_view(n.GetString(), n.GetStringLength()) : std::string_view();
-  }
-  rj_value member_at(uint32_t i) const {
-    if (!is_object() || i >= v_->MemberCount()) return {};
-    return rj_value(&(v_->MemberBegin() + i)->value);
-  }
-  std::vector<rj_value> elements() const {
-    std::vector<rj_value> out;
-    if (is_array()) {
-      for (rapidjson::SizeType i = 0; i < v_->Size(); ++i) out.emplace_back(&(*v_)[i]);
-    } else if (v_ && !v_->IsNull()) {
-      out.push_back(*this);
-    }
-    return out;
-  }
-
- private:
-  const rapidjson::Value* v_ = nullptr;
-};
-
-// Case-insensitive member lookup (policy keys are documented capitalised, but producers vary).
-template <class V>
-V member_ci(const V& obj, std::string_view name) {
-  if (!obj.is_object()) return V();
-  uint32_t n = obj.size();
-  for (uint32_t i = 0; i < n; ++i)
-    if (iequals(obj.member_name(i), name)) return obj.member_at(i);
-  return V();
-}
-template <class V>
-std::vector<std::string> strings_of(const V& v) {
-  std::vector<std::string> out;
-  for (const auto& x : v.elements())
-    if (x.is_string()) out.emplace_back(x.str());
-  return out;
 }
 
 // ------------------------------------------------------------------------------------------
@@ -277,7 +160,7 @@ policy_result analyze_policy(const V& doc) {
       if (actions.empty()) r.public_write = true;
     }
     for (auto& p : aws_principals) {
-      std::string_view acct = account_of(p);
+      std::string_view acct = util::principal_account(p);
       add_unique(r.principals, p);
       // Only members of our organization can use a grant conditioned on aws:PrincipalOrgID.
       if (is_account_id(acct) && !scratch.org_restricted) add_unique(r.accounts, acct);
@@ -377,12 +260,17 @@ class exfiltration_config final : public detector {
         {{"alert_rds_export", TH_PARAM_BOOL, "true",
           "Report every RDS snapshot export to S3 (low severity)"},
          {"alert_transfer_acceleration", TH_PARAM_BOOL, "true",
-          "Report S3 Transfer Acceleration being enabled (low severity)"}},
+          "Report S3 Transfer Acceleration being enabled (low severity)"},
+         {"report_org_sharing", TH_PARAM_BOOL, "false",
+          "With org_account_ids configured, also report sharing, replication and exports to "
+          "accounts of the organization (low severity); by default they are expected and "
+          "silent"}},
         {{"s3-replication-to-external-account", severity::critical,
           "S3 bucket replicates to another account", "T1537",
           "PutBucketReplication with a destination bucket owned by an account outside the "
           "organization (org_account_ids) or, without that setting, an account seen nowhere "
-          "else in the logs. Org or known accounts and unknown owners are reported low."},
+          "else in the logs (high). Accounts seen in the logs and unknown owners are low; org "
+          "accounts are silent unless report_org_sharing (then low)."},
          {"s3-bucket-policy-public", severity::critical, "S3 bucket policy made public",
           "T1530,T1537",
           "PutBucketPolicy with an Allow statement for Principal \"*\" and no condition "
@@ -409,20 +297,24 @@ class exfiltration_config final : public detector {
          {"ebs-snapshot-shared", severity::high, "EBS snapshot shared with another account",
           "T1537",
           "ModifySnapshotAttribute adding createVolumePermission for an external account "
-          "(high) or group all (critical); org accounts are low."},
+          "(high) or group all (critical); accounts seen in the logs are low, org accounts "
+          "silent unless report_org_sharing (low)."},
          {"ami-shared", severity::high, "AMI shared with another account", "T1537",
           "ModifyImageAttribute adding launchPermission for an external account (high) or "
-          "group all (critical); org accounts/ARNs are low."},
+          "group all (critical); accounts seen in the logs are low, org accounts and our own "
+          "organization/OU ARNs silent unless report_org_sharing (low)."},
          {"rds-snapshot-shared", severity::high, "RDS snapshot shared with another account",
           "T1537",
           "Modify(DB|DBCluster)SnapshotAttribute restore valuesToAdd with an external account "
-          "(high) or all (critical); org accounts are low."},
+          "(high) or all (critical); accounts seen in the logs are low, org accounts silent "
+          "unless report_org_sharing (low)."},
          {"rds-export-to-s3", severity::low, "RDS snapshot exported to S3", "T1537",
           "StartExportTask: a snapshot or cluster exported to an S3 bucket as Parquet."},
          {"dynamodb-export-external-account", severity::high,
           "DynamoDB table exported to another account's bucket", "T1537",
           "ExportTableToPointInTime with s3BucketOwner outside the organization (or never "
-          "seen); org accounts are low."},
+          "seen): high; accounts seen in the logs are low, org accounts silent unless "
+          "report_org_sharing (low)."},
          {"datasync-external-location", severity::medium, "DataSync location outside AWS created",
           "T1537,T1567",
           "CreateLocationObjectStorage/CreateLocationAzureBlob/HDFS/SMB/NFS: DataSync pointed "
@@ -437,10 +329,11 @@ class exfiltration_config final : public detector {
   exfiltration_config(const context& ctx, const config& cfg)
       : detector(ctx),
         alert_rds_export_(cfg.get_bool("alert_rds_export")),
-        alert_acceleration_(cfg.get_bool("alert_transfer_acceleration")) {}
+        alert_acceleration_(cfg.get_bool("alert_transfer_acceleration")),
+        report_org_sharing_(cfg.get_bool("report_org_sharing")) {}
 
   void on_event(const event& e) override {
-    if (e.failed() || service_actor(e)) return;
+    if (e.failed() || util::service_actor(e)) return;
     std::string_view src = e.source();
     std::string_view name = e.name();
     if (src == "s3.amazonaws.com" || src == "s3-control.amazonaws.com") {
@@ -471,6 +364,8 @@ class exfiltration_config final : public detector {
     if (src == "datasync.amazonaws.com") return on_datasync(e);
   }
 
+  void on_tick(int64_t now_ms) override { expire_waiting(now_ms); }
+
  private:
   // ---------------------------------------------------------------------- accounts / buckets
   acct_kind classify(const event& e, std::string_view acct) const {
@@ -481,15 +376,12 @@ class exfiltration_config final : public detector {
       return ctx().is_org_account(acct) ? acct_kind::org : acct_kind::external;
     return ctx().is_known_account(acct) ? acct_kind::seen : acct_kind::external;
   }
-  std::string_view account_of_event(const event& e) const {
-    return e.recipient_account().empty() ? e.principal_account() : e.recipient_account();
-  }
   // Remembers which account owns a bucket, from the bucket-level calls we see.
   void learn_bucket(const event& e) {
     std::string_view b = e.request()["bucketName"].str();
-    std::string_view acct = account_of_event(e);
+    std::string acct = util::account_of(e);
     if (b.empty() || acct.empty() || bucket_owner_.size() >= MAX_TRACKED) return;
-    bucket_owner_.emplace(std::string(b), std::string(acct));
+    bucket_owner_.emplace(std::string(b), std::move(acct));
   }
   std::string owner_of_bucket(std::string_view bucket) const {
     auto it = bucket_owner_.find(std::string(bucket));
@@ -545,6 +437,10 @@ class exfiltration_config final : public detector {
         worst_account = acct;
       }
     }
+    if (worst == acct_kind::org && !report_org_sharing_) {
+      worst = acct_kind::none;  // replication inside the organization is expected (DR, backup)
+      worst_account.clear();
+    }
     severity sev;
     std::string why;
     if (worst == acct_kind::external) {
@@ -590,11 +486,14 @@ class exfiltration_config final : public detector {
       std::string_view raw = pol.is_string() ? pol.str() : pol[0].str();
       while (!raw.empty() && std::isspace(static_cast<unsigned char>(raw.front())))
         raw.remove_prefix(1);
-      std::string text = raw.empty() || raw.front() == '{' ? std::string(raw) : percent_decode(raw);
+      std::string text =
+          raw.empty() || raw.front() == '{' ? std::string(raw) : util::percent_decode(raw);
+      // A policy nested deeper than any real one would overflow RapidJSON's recursive walk.
+      if (!policy::nesting_ok(text)) return;
       rapidjson::Document doc;
       doc.Parse<rapidjson::kParseValidateEncodingFlag>(text.c_str(), text.size());
       if (doc.HasParseError() || !doc.IsObject()) return;
-      r = analyze_policy(rj_value(&doc));
+      r = analyze_policy(policy::json_view(&doc));
       policy_json = text;
     } else {
       return;
@@ -783,10 +682,11 @@ class exfiltration_config final : public detector {
     }
     finding f = make_finding("s3-public-access-block-relaxed", e);
     f.sev = account_level ? severity::high : severity::medium;
-    std::string scope = account_level ? "account " + std::string(req["accountId"].str().empty()
-                                                                     ? account_of_event(e)
-                                                                     : req["accountId"].str())
-                                      : "bucket " + std::string(bucket);
+    std::string_view target_account = req["accountId"].str();
+    std::string scope = account_level
+                            ? "account " + (target_account.empty() ? util::account_of(e)
+                                                                   : std::string(target_account))
+                            : "bucket " + std::string(bucket);
     f.summary = std::string(is_delete ? "Block Public Access removed from "
                                       : "Block Public Access relaxed on ") +
                 scope + ".";
@@ -795,7 +695,7 @@ class exfiltration_config final : public detector {
         .add("disabledSettings", relaxed);
     if (!is_delete)
       f.ev.add_json("PublicAccessBlockConfiguration", req["PublicAccessBlockConfiguration"].json());
-    f.dedup_key = account_level ? std::string(account_of_event(e)) : std::string(bucket);
+    f.dedup_key = account_level ? util::account_of(e) : std::string(bucket);
     emit(f);
   }
 
@@ -813,10 +713,24 @@ class exfiltration_config final : public detector {
     if (k != acct_kind::own) add_unique(t.flagged, acct);
     if (kind_rank(k) > kind_rank(t.worst)) t.worst = k;
   }
+  // An organization or OU ARN (arn:aws:organizations::<management account>:organization/o-...):
+  // with org_account_ids, ours when its management account is an org account, else external;
+  // without, an organization we cannot place (low).
+  void add_org_target(const event& e, share_targets& t, std::string_view arn) {
+    acct_kind k = acct_kind::seen;
+    if (org_known()) {
+      k = classify(e, util::arn_account(arn));
+      if (k == acct_kind::own) k = acct_kind::org;    // we are its management account
+      if (k == acct_kind::none) k = acct_kind::seen;  // no account in it: cannot place
+    }
+    if (!arn.empty()) add_unique(t.flagged, arn);
+    if (kind_rank(k) > kind_rank(t.worst)) t.worst = k;
+  }
   void emit_share(const event& e, const char* rule, const share_targets& t,
                   std::string_view resource_key, std::string_view resource_id,
                   std::string_view what) {
     if (!t.public_all && kind_rank(t.worst) <= kind_rank(acct_kind::own)) return;
+    if (!t.public_all && t.worst == acct_kind::org && !report_org_sharing_) return;  // expected
     finding f = make_finding(rule, e);
     if (t.public_all) {
       f.sev = severity::critical;
@@ -850,13 +764,13 @@ class exfiltration_config final : public detector {
       else
         items.push_back(a);
     }
-    bool org_arn = false;
     for (const auto& it : items) {
       std::string_view group = it["group"].str();
       if (group.empty()) group = it["groups"].str();
       if (iequals(group, "all")) t.public_all = true;
       add_target(e, t, it["userId"].str());
-      if (it["organizationArn"].exists() || it["organizationalUnitArn"].exists()) org_arn = true;
+      for (const char* key : {"organizationArn", "organizationalUnitArn"})
+        if (it[key].exists()) add_org_target(e, t, it[key].str());
     }
     // Legacy form: attribute=launchPermission, operationType=add, userId/userGroup.
     if (iequals(req["operationType"].str(), "add")) {
@@ -865,7 +779,6 @@ class exfiltration_config final : public detector {
       for (auto& g : strings_of(req["userGroup"]))
         if (iequals(g, "all")) t.public_all = true;
     }
-    if (org_arn && kind_rank(t.worst) < kind_rank(acct_kind::org)) t.worst = acct_kind::org;
     std::string_view what = std::string_view(rule) == "ami-shared" ? "AMI" : "EBS snapshot";
     emit_share(e, rule, t, id_key, req[id_key].str(), what);
   }
@@ -915,6 +828,7 @@ class exfiltration_config final : public detector {
     if (owner.empty()) owner = owner_of_bucket(bucket);
     acct_kind k = classify(e, owner);
     if (kind_rank(k) <= kind_rank(acct_kind::own)) return;
+    if (k == acct_kind::org && !report_org_sharing_) return;  // expected inside the organization
     finding f = make_finding("dynamodb-export-external-account", e);
     f.sev = share_severity(k);
     f.summary = "Table " + std::string(req["tableArn"].str()) + " exported to bucket " +
@@ -929,6 +843,17 @@ class exfiltration_config final : public detector {
   }
 
   // ---------------------------------------------------------------------- DataSync
+  // The records of one CloudTrail file are unordered and files arrive minutes apart: a CreateTask
+  // can be read before the CreateLocation* it copies to, a StartTaskExecution before its
+  // CreateTask. Such calls wait (kReorderMs of event time) for the record that completes them.
+  static constexpr int64_t kReorderMs = 15 * 60 * 1000;
+  static constexpr size_t kMaxWaiting = 10000;
+  struct waiting_call {
+    int64_t time_ms = 0;
+    finding f;  // prepared from the waiting event
+    std::string task, source;
+  };
+
   static bool external_location_call(std::string_view name) {
     return name == "CreateLocationObjectStorage" || name == "CreateLocationAzureBlob" ||
            name == "CreateLocationHdfs" || name == "CreateLocationSmb" ||
@@ -944,57 +869,108 @@ class exfiltration_config final : public detector {
       std::string_view host = req["serverHostname"].str();
       if (host.empty()) host = req["containerUrl"].str();
       bool to_internet = name == "CreateLocationObjectStorage" || name == "CreateLocationAzureBlob";
-      // NFS/SMB/HDFS are normally on-premises sources reached through an agent: medium only
-      // for object storage and Azure, which are other clouds.
-      if (!to_internet) return;
-      finding f = make_finding("datasync-external-location", e);
-      f.summary = "DataSync location created for storage outside AWS: " + std::string(host) + ".";
-      f.ev.add("locationType", name.substr(std::string_view("CreateLocation").size()))
-          .add("serverHostname", req["serverHostname"].str())
-          .add("bucketName", req["bucketName"].str())
-          .add("containerUrl", req["containerUrl"].str())
-          .add("locationArn", loc);
-      f.dedup_key = std::string(loc.empty() ? host : loc);
-      emit(f);
+      // NFS/SMB/HDFS are normally on-premises sources reached through an agent: medium only for
+      // object storage and Azure, which are other clouds.
+      if (to_internet) {
+        finding f = make_finding("datasync-external-location", e);
+        f.summary = "DataSync location created for storage outside AWS: " + std::string(host) + ".";
+        f.ev.add("locationType", name.substr(std::string_view("CreateLocation").size()))
+            .add("serverHostname", req["serverHostname"].str())
+            .add("bucketName", req["bucketName"].str())
+            .add("containerUrl", req["containerUrl"].str())
+            .add("locationArn", loc);
+        f.dedup_key = std::string(loc.empty() ? host : loc);
+        emit(f);
+      }
+      // Tasks to this location read before it.
+      auto w = waiting_tasks_.find(std::string(loc));
+      if (loc.empty() || w == waiting_tasks_.end()) return;
+      std::vector<waiting_call> tasks = std::move(w->second);
+      waiting_tasks_.erase(w);
+      for (auto& t : tasks) report_task(std::move(t.f), t.source, loc, name, t.task);
       return;
     }
     if (name == "CreateTask") {
       std::string_view dst = req["destinationLocationArn"].str();
-      auto it = external_locations_.find(std::string(dst));
-      if (it == external_locations_.end()) return;
       std::string_view task = e.response()["taskArn"].str();
-      if (!task.empty() && external_tasks_.size() < MAX_TRACKED)
-        external_tasks_.emplace(std::string(task), std::string(dst));
       finding f = make_finding("datasync-task-to-external-location", e);
-      f.summary = "DataSync task created to copy " + std::string(req["sourceLocationArn"].str()) +
-                  " to an external location (" + it->second + ").";
-      f.ev.add("sourceLocationArn", req["sourceLocationArn"].str())
-          .add("destinationLocationArn", dst)
-          .add("destinationType", it->second)
-          .add("taskArn", task);
-      f.dedup_key = std::string(task.empty() ? dst : task);
-      emit(f);
+      auto it = external_locations_.find(std::string(dst));
+      if (it != external_locations_.end()) {
+        report_task(std::move(f), req["sourceLocationArn"].str(), dst, it->second, task);
+      } else if (!dst.empty() && waiting_count_ < kMaxWaiting) {
+        ++waiting_count_;
+        waiting_tasks_[std::string(dst)].push_back(
+            waiting_call{e.time_ms(), std::move(f), std::string(task),
+                         std::string(req["sourceLocationArn"].str())});
+      }
       return;
     }
     if (name == "StartTaskExecution") {
       std::string_view task = req["taskArn"].str();
-      auto it = external_tasks_.find(std::string(task));
-      if (it == external_tasks_.end()) return;
       finding f = make_finding("datasync-task-to-external-location", e);
-      f.summary =
-          "DataSync task " + std::string(task) + " started, copying to an external location.";
-      f.ev.add("taskArn", task).add("destinationLocationArn", it->second);
-      f.dedup_key = std::string(task) + "#start";
-      emit(f);
+      auto it = external_tasks_.find(std::string(task));
+      if (it != external_tasks_.end()) {
+        report_start(std::move(f), task, it->second);
+      } else if (!task.empty() && waiting_count_ < kMaxWaiting) {
+        ++waiting_count_;
+        waiting_starts_[std::string(task)].push_back(
+            waiting_call{e.time_ms(), std::move(f), {}, {}});
+      }
+    }
+  }
+  // A task copying to an external location: reported, remembered, and its executions read before it
+  // reported too.
+  void report_task(finding f, std::string_view source, std::string_view dst,
+                   std::string_view dst_type, std::string_view task) {
+    if (!task.empty() && external_tasks_.size() < MAX_TRACKED)
+      external_tasks_.emplace(std::string(task), std::string(dst));
+    f.summary = "DataSync task created to copy " + std::string(source) +
+                " to an external location (" + std::string(dst_type) + ").";
+    f.ev.add("sourceLocationArn", source)
+        .add("destinationLocationArn", dst)
+        .add("destinationType", dst_type)
+        .add("taskArn", task);
+    f.dedup_key = std::string(task.empty() ? dst : task);
+    emit(f);
+    auto w = waiting_starts_.find(std::string(task));
+    if (task.empty() || w == waiting_starts_.end()) return;
+    std::vector<waiting_call> starts = std::move(w->second);
+    waiting_starts_.erase(w);
+    for (auto& s : starts) report_start(std::move(s.f), task, std::string(dst));
+  }
+  void report_start(finding f, std::string_view task, const std::string& dst) {
+    f.summary = "DataSync task " + std::string(task) + " started, copying to an external location.";
+    f.ev.add("taskArn", task).add("destinationLocationArn", dst);
+    f.dedup_key = std::string(task) + "#start";
+    emit(f);
+  }
+  // Forgets waiting calls older than kReorderMs: their counterpart is not coming.
+  void expire_waiting(int64_t now_ms) {
+    for (auto* m : {&waiting_tasks_, &waiting_starts_}) {
+      for (auto it = m->begin(); it != m->end();) {
+        auto& v = it->second;
+        size_t before = v.size();
+        v.erase(
+            std::remove_if(v.begin(), v.end(),
+                           [&](const waiting_call& w) { return w.time_ms < now_ms - kReorderMs; }),
+            v.end());
+        waiting_count_ -= before - v.size();
+        it = v.empty() ? m->erase(it) : std::next(it);
+      }
     }
   }
 
   bool alert_rds_export_;
   bool alert_acceleration_;
+  bool report_org_sharing_;
   std::unordered_map<std::string, std::string> bucket_owner_;
   std::unordered_set<std::string> website_buckets_;
   std::unordered_map<std::string, std::string> external_locations_;  // arn -> CreateLocation*
   std::unordered_map<std::string, std::string> external_tasks_;      // task arn -> location arn
+  // Calls read before the record that completes them (see on_datasync).
+  std::unordered_map<std::string, std::vector<waiting_call>> waiting_tasks_;   // location arn
+  std::unordered_map<std::string, std::vector<waiting_call>> waiting_starts_;  // task arn
+  size_t waiting_count_ = 0;
 };
 
 }  // namespace

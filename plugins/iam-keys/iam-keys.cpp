@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <trailhound/baseline.hpp>
 #include <trailhound/sdk.hpp>
 #include <trailhound/util.hpp>
 #include <unordered_map>
@@ -18,7 +19,12 @@ namespace util = trailhound::sdk::util;
 using util::account_of;
 
 constexpr int64_t kDisorderMs = 5 * 60 * 1000;  // out-of-order slack before state is dropped
-constexpr size_t kMaxStateEntries = 50000;      // per map; protects memory on hostile input
+// How long a step read before the step that should precede it (unordered records in a file, files
+// delivered minutes apart) waits for it, in event time.
+constexpr int64_t kReorderMs = 15 * 60 * 1000;
+constexpr int64_t kDayMs = 86400000LL;
+constexpr size_t kMaxEpisodes = 8;          // enumeration episodes remembered per identity
+constexpr size_t kMaxStateEntries = 50000;  // per map; protects memory on hostile input
 constexpr size_t kMaxListedUsers = 25;
 constexpr std::string_view kIam = "iam.amazonaws.com";
 constexpr std::string_view kSts = "sts.amazonaws.com";
@@ -29,7 +35,10 @@ bool contains(std::string_view s, std::string_view p) {
 
 // Console sessions (the IAM console's Users page lists every user's keys).
 bool console_session(const event& e) {
-  if (e["userIdentity"]["sessionCredentialFromConsole"].as_bool(false)) return true;
+  // A top-level field of the record ("sessionCredentialFromConsole": "true").
+  if (e["sessionCredentialFromConsole"].as_bool(false) ||
+      e["userIdentity"]["sessionCredentialFromConsole"].as_bool(false))
+    return true;
   return e.source_ip() == "AWS Internal" || e.user_agent() == "AWS Internal" ||
          contains(e.user_agent(), "console.amazonaws.com");
 }
@@ -67,6 +76,20 @@ class iam_keys final : public detector {
              true, 2, 100000},
             {"enumeration_window", TH_PARAM_DURATION, "\"10m\"",
              "Sliding window for enumeration_threshold.", true, 60, 86400},
+            {"scanner_user_agents", TH_PARAM_STRING_LIST, util::kSecurityScannerAgentsToml,
+             "Case-insensitive substrings naming security scanners, searched in the user agent "
+             "and in the caller's ARN (role, session or user name): their enumeration is low. "
+             "The default list is shared with recon-tooling.",
+             false, 0, 0},
+            {"schedule_tolerance", TH_PARAM_DURATION, "\"1h\"",
+             "An enumeration episode starting within this much of the time of day of an earlier "
+             "episode of the same identity on another day (within schedule_lookback) is a "
+             "scheduled job: info. 0 turns this off.",
+             true, 0, 43200},
+            {"schedule_lookback", TH_PARAM_DURATION, "\"8d\"",
+             "How far back earlier enumeration episodes count for schedule_tolerance (kept in the "
+             "learned state between runs).",
+             true, 86400, 7776000},
             {"chain_window", TH_PARAM_DURATION, "\"1h\"",
              "CreateAccessKey followed within this window by CreateUser / AttachUserPolicy / "
              "PutUserPolicy / CreateLoginProfile from the same caller is a backdoor chain.",
@@ -105,18 +128,25 @@ class iam_keys final : public detector {
             {"access-key-enumeration", severity::medium, "Access keys listed across many users",
              "T1087.004",
              "ListAccessKeys for at least enumeration_threshold distinct users by one principal "
-             "within enumeration_window."},
+             "within enumeration_window. Low for security scanners (scanner_user_agents) and the "
+             "console; info when the identity enumerated at the same time of day on an earlier "
+             "day (a scheduled job, schedule_tolerance)."},
             {"backdoor-user-chain", severity::high,
              "Access key creation followed by user creation or privilege grant",
              "T1136.003,T1098.001,T1098.003",
              "CreateAccessKey followed within chain_window by CreateUser, AttachUserPolicy, "
-             "PutUserPolicy or CreateLoginProfile from the same caller."},
+             "PutUserPolicy or CreateLoginProfile from the same caller (records read in the "
+             "reverse order are matched too)."},
             {"new-key-first-call-whoami", severity::medium,
              "Unknown long-term key starts with GetCallerIdentity", "T1078.004,T1033",
              "A long-term access key never seen before in this run (after warm-up) whose first "
-             "call is sts:GetCallerIdentity or sts:GetSessionToken: typical first move with a "
-             "stolen key."},
-        }};
+             "call (by event time, records read out of order included) is sts:GetCallerIdentity "
+             "or sts:GetSessionToken: typical first move with a stolen key. Held a few minutes "
+             "to see the key's CreateAccessKey: high when made for another user, silent when "
+             "the user made it for itself (rotation)."},
+        },
+        /* state_schema_version: keys seen and the warm-up start survive runs */
+        1};
     return i;
   }
 
@@ -129,7 +159,12 @@ class iam_keys final : public detector {
         first_use_(cfg.get_bool("first_use_detection")),
         warmup_ms_(cfg.get_duration_ms("first_use_warmup")),
         seen_cap_(static_cast<size_t>(cfg.get_int("seen_keys_cap"))),
-        root_keys_(cfg.get_bool("root_keys")) {}
+        root_keys_(cfg.get_bool("root_keys")),
+        schedule_tolerance_ms_(cfg.get_duration_ms("schedule_tolerance")),
+        schedule_lookback_ms_(cfg.get_duration_ms("schedule_lookback")) {
+    for (auto& s : cfg.get_list("scanner_user_agents"))
+      if (!s.empty()) scanners_.push_back(util::to_lower(s));
+  }
 
   void on_event(const event& e) override {
     // Hot path: every event of the input arrives here. Two string compares for most of them.
@@ -161,6 +196,24 @@ class iam_keys final : public detector {
 
   void on_tick(int64_t now_ms) override {
     flush_pending(now_ms, false);
+    flush_whoami(now_ms, false);
+    release_chains(now_ms, false);
+    for (auto it = recent_new_.begin(); it != recent_new_.end();)
+      it = it->second.first_ms < now_ms - kReorderMs ? recent_new_.erase(it) : std::next(it);
+    for (auto it = recent_ops_.begin(); it != recent_ops_.end();) {
+      auto& v = it->second;
+      v.erase(std::remove_if(v.begin(), v.end(),
+                             [&](const chain_op& o) { return o.time_ms < now_ms - kReorderMs; }),
+              v.end());
+      it = v.empty() ? recent_ops_.erase(it) : std::next(it);
+    }
+    for (auto it = episodes_.begin(); it != episodes_.end();) {
+      auto& v = it->second;
+      v.erase(std::remove_if(v.begin(), v.end(),
+                             [&](int64_t t) { return t < now_ms - schedule_lookback_ms_; }),
+              v.end());
+      it = v.empty() ? episodes_.erase(it) : std::next(it);
+    }
     for (auto it = chains_.begin(); it != chains_.end();) {
       if (now_ms >= it->second.time_ms + chain_window_ms_ + kDisorderMs)
         it = chains_.erase(it);
@@ -189,7 +242,11 @@ class iam_keys final : public detector {
     }
   }
 
-  void on_flush() override { flush_pending(0, true); }
+  void on_flush() override {
+    flush_pending(0, true);
+    flush_whoami(0, true);
+    release_chains(0, true);
+  }
 
  private:
   // ---------------------------------------------------------------------------------------
@@ -240,7 +297,10 @@ class iam_keys final : public detector {
     if (chains_.size() < kMaxStateEntries) {
       chain_start& c = chains_[std::string(e.identity())];
       c = chain_start{e.time_ms(), std::string(e.id()), owner, std::string(new_key), false};
+      match_earlier_ops(std::string(e.identity()), c);
     }
+    // A whoami of this key read before its creation (held in pending_whoami_).
+    if (!new_key.empty()) resolve_whoami(new_key, self && !e.is_root(), caller_arn(e), owner);
 
     if (e.is_root() && target.empty()) {
       if (!root_keys_) return;
@@ -425,8 +485,61 @@ class iam_keys final : public detector {
       f.sev = lower(f.sev);  // the IAM console's user list does this for every page view
       f.ev.add_bool("consoleSession", true);
     }
+    std::string scanner = scanner_match(e);
+    if (!scanner.empty()) {
+      // Posture scanners (Prowler, ScoutSuite, ...) list every user's keys on every run.
+      if (f.sev > severity::low) f.sev = severity::low;
+      f.ev.add("securityScanner", scanner);
+    }
+    int64_t start = e.time_ms();
+    for (auto& [time, id] : l.ids) start = std::min(start, time);
+    int64_t previous = 0;
+    if (recurring_episode(who, start, previous)) {
+      // The same identity enumerated at this time of day before: a scheduled job.
+      f.sev = severity::info;
+      f.ev.add_bool("recurringSchedule", true);
+      f.ev.add("previousEpisodeTime", trailhound::baseline::iso_time(previous));
+      f.summary += " It did the same at this time of day on an earlier day (scheduled job).";
+    }
+    remember_episode(who, start);
     adjust_for_principal(e, f);
     emit(f);
+  }
+
+  // The first of scanners_ found in the user agent or the caller's ARN (lower case), or "".
+  std::string scanner_match(const event& e) const {
+    if (scanners_.empty()) return {};
+    std::string ua = util::to_lower(e.user_agent());
+    std::string arn = util::to_lower(caller_arn(e));
+    for (auto& s : scanners_)
+      if (ua.find(s) != std::string::npos || arn.find(s) != std::string::npos) return s;
+    return {};
+  }
+
+  // True when `identity` had an enumeration episode on another day (at least 20 h before, within
+  // schedule_lookback) whose time of day is within schedule_tolerance of `start`'s.
+  bool recurring_episode(const std::string& identity, int64_t start, int64_t& previous) const {
+    if (schedule_tolerance_ms_ <= 0) return false;
+    auto it = episodes_.find(identity);
+    if (it == episodes_.end()) return false;
+    for (int64_t t : it->second) {
+      int64_t gap = start - t;
+      if (gap < 20 * 3600 * 1000LL || gap > schedule_lookback_ms_) continue;
+      int64_t off = gap % kDayMs;
+      if (std::min(off, kDayMs - off) <= schedule_tolerance_ms_) {
+        previous = t;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void remember_episode(const std::string& identity, int64_t start) {
+    if (episodes_.size() >= kMaxStateEntries && !episodes_.count(identity)) return;
+    auto& v = episodes_[identity];
+    v.push_back(start);
+    std::sort(v.begin(), v.end());
+    if (v.size() > kMaxEpisodes) v.erase(v.begin());
   }
 
   // ---------------------------------------------------------------------------------------
@@ -437,45 +550,123 @@ class iam_keys final : public detector {
     bool consumed = false;
   };
 
-  void on_persistence_op(const event& e) {
-    auto it = chains_.find(std::string(e.identity()));
-    if (it == chains_.end()) return;
-    chain_start& c = it->second;
-    int64_t dt = e.time_ms() - c.time_ms;
-    if (c.consumed || dt < 0 || dt > chain_window_ms_) return;
-    c.consumed = true;  // one finding per key creation
+  // A CreateUser / AttachUserPolicy / PutUserPolicy / CreateLoginProfile, prepared as a chain
+  // finding; completed by the CreateAccessKey before it, which may also be read after it.
+  struct chain_op {
+    int64_t time_ms = 0;
+    finding f;
+    std::string name, user, account, identity;
+    bool admin_policy = false;
+  };
 
-    finding f = make_finding("backdoor-user-chain", e);
+  void on_persistence_op(const event& e) {
+    chain_op op;
+    op.time_ms = e.time_ms();
+    op.f = make_finding("backdoor-user-chain", e);
+    op.name = std::string(e.name());
+    op.identity = std::string(e.identity());
+    op.account = account_of(e);
+    value req = e.request();
+    op.user = std::string(req["userName"].str());
+    std::string_view policy_arn = req["policyArn"].str();
+    std::string_view policy_name = req["policyName"].str();
+    op.f.ev.add("followUpEvent", e.name());
+    if (!op.user.empty()) op.f.ev.add("userName", op.user);
+    if (!policy_arn.empty()) op.f.ev.add("policyArn", policy_arn);
+    if (!policy_name.empty()) op.f.ev.add("policyName", policy_name);
+    add_caller(op.f, e);
+    op.admin_policy = admin_like_policy_arn(policy_arn);
+    adjust_for_principal(e, op.f);
+
+    auto it = chains_.find(op.identity);
+    if (it != chains_.end() && chain_matches(it->second, op.time_ms)) {
+      hold_chain(std::move(op), it->second);
+      return;
+    }
+    // Its CreateAccessKey may still be read (kReorderMs).
+    auto& v = recent_ops_[op.identity];
+    if (v.size() < 16 && recent_ops_.size() < kMaxStateEntries) v.push_back(std::move(op));
+  }
+
+  bool chain_matches(const chain_start& c, int64_t op_ms) const {
+    int64_t dt = op_ms - c.time_ms;
+    return !c.consumed && dt >= 0 && dt <= chain_window_ms_;
+  }
+
+  // A key creation read after persistence calls of the same caller that followed it.
+  void match_earlier_ops(const std::string& identity, chain_start& c) {
+    auto it = recent_ops_.find(identity);
+    if (it == recent_ops_.end()) return;
+    auto& v = it->second;
+    auto best = v.end();
+    for (auto o = v.begin(); o != v.end(); ++o)
+      if (chain_matches(c, o->time_ms) && (best == v.end() || o->time_ms < best->time_ms)) best = o;
+    if (best == v.end()) return;
+    chain_op op = std::move(*best);
+    v.erase(best);
+    if (v.empty()) recent_ops_.erase(it);
+    hold_chain(std::move(op), c);
+  }
+
+  // One finding per key creation, on its earliest follow-up by event time: the chosen follow-up
+  // is held kDisorderMs of event time, and an earlier one read meanwhile replaces it.
+  struct held_chain {
+    chain_op op;
+    chain_start start;
+  };
+  void hold_chain(chain_op op, const chain_start& c) {
+    auto h = held_chains_.find(c.event_id);
+    if (h != held_chains_.end()) {
+      if (op.time_ms < h->second.op.time_ms) h->second.op = std::move(op);
+      return;
+    }
+    if (held_chains_.size() >= kMaxStateEntries) {
+      chain_start copy = c;
+      emit_chain(std::move(op), copy);
+      mark_chain_done(copy);
+      return;
+    }
+    held_chains_.emplace(c.event_id, held_chain{std::move(op), c});
+  }
+  void release_chains(int64_t now_ms, bool all) {
+    for (auto it = held_chains_.begin(); it != held_chains_.end();) {
+      if (!all && now_ms < it->second.op.time_ms + kDisorderMs) {
+        ++it;
+        continue;
+      }
+      emit_chain(std::move(it->second.op), it->second.start);
+      mark_chain_done(it->second.start);
+      it = held_chains_.erase(it);
+    }
+  }
+  void mark_chain_done(const chain_start& c) {
+    for (auto& [who, start] : chains_)
+      if (start.event_id == c.event_id) start.consumed = true;
+  }
+
+  void emit_chain(chain_op op, const chain_start& c) {
+    finding& f = op.f;
+    int64_t dt = op.time_ms - c.time_ms;
+    std::string op_id = f.event_ids.empty() ? std::string() : f.event_ids.front();
     f.event_ids.clear();
     f.event_names.clear();
     f.first_seen_ms = 0;
     f.last_seen_ms = 0;
     f.with_event(c.event_id, "CreateAccessKey", c.time_ms);
-    f.with_event(e);
-    value req = e.request();
-    std::string_view user = req["userName"].str();
-    std::string_view policy_arn = req["policyArn"].str();
-    std::string_view policy_name = req["policyName"].str();
-    f.summary = std::string(e.identity()) + " created an access key (for " + c.user_name +
-                ") and " + std::to_string(dt / 60000) + " minute(s) later called " +
-                std::string(e.name()) + (user.empty() ? "" : " on user " + std::string(user)) +
-                " in account " + account_of(e) + ".";
+    f.with_event(op_id, op.name, op.time_ms);
+    f.summary = op.identity + " created an access key (for " + c.user_name + ") and " +
+                std::to_string(dt / 60000) + " minute(s) later called " + op.name +
+                (op.user.empty() ? "" : " on user " + op.user) + " in account " + op.account + ".";
     evidence key_ev;
     key_ev.add("eventID", c.event_id).add("userName", c.user_name);
     key_ev.add("accessKeyId", c.access_key_id);
     f.ev.add_json("createAccessKey", key_ev.str());
-    f.ev.add("followUpEvent", e.name());
-    if (!user.empty()) f.ev.add("userName", user);
-    if (!policy_arn.empty()) f.ev.add("policyArn", policy_arn);
-    if (!policy_name.empty()) f.ev.add("policyName", policy_name);
     f.ev.add("secondsBetween", dt / 1000);
-    add_caller(f, e);
-    if (admin_like_policy_arn(policy_arn)) {
+    if (op.admin_policy) {
       f.sev = raise(f.sev);
       f.ev.add_bool("adminPolicy", true);
     }
     f.dedup_key = c.event_id;
-    adjust_for_principal(e, f);
     emit(f);
   }
 
@@ -487,22 +678,44 @@ class iam_keys final : public detector {
     bool self = false;
   };
 
+  struct new_key {
+    int64_t first_ms = 0;  // earliest event time of the key's calls read so far
+    bool reported = false;
+  };
+  struct pending_whoami {
+    finding f;
+    std::string key;
+    int64_t time_ms = 0;
+    int lowered = 0;  // steps taken off for a trusted source / admin / break-glass caller
+  };
+
   void track_key(const event& e, std::string_view key) {
-    uint64_t h = std::hash<std::string_view>{}(key);
+    uint64_t h = trailhound::baseline::hash64(key);  // stable across builds: it is persisted
     auto [it, inserted] = seen_.try_emplace(h, e.time_ms());
     if (!inserted) {
       it->second = std::max(it->second, e.time_ms());
-      return;
+      // Read out of order: a whoami read after another call of a key new in this run is still its
+      // first call when it happened before every call read so far.
+      auto r = recent_new_.find(h);
+      if (r == recent_new_.end()) return;
+      bool first = !r->second.reported && e.time_ms() <= r->second.first_ms;
+      r->second.first_ms = std::min(r->second.first_ms, e.time_ms());
+      if (!first) return;
+    } else {
+      if (seen_.size() > seen_cap_) evict_seen();
+      if (e.time_ms() < start_ms_ + warmup_ms_) return;  // learning
+      if (recent_new_.size() < kMaxStateEntries) recent_new_[h] = new_key{e.time_ms(), false};
     }
-    if (seen_.size() > seen_cap_) evict_seen();
-    if (e.time_ms() < start_ms_ + warmup_ms_) return;  // learning
     if (e.source() != kSts || e.failed()) return;
     std::string_view name = e.name();
     if (name != "GetCallerIdentity" && name != "GetSessionToken") return;
+    auto r = recent_new_.find(h);
+    if (r != recent_new_.end()) r->second.reported = true;
 
     finding f = make_finding("new-key-first-call-whoami", e);
     auto c = created_.find(std::string(key));
-    if (c != created_.end()) {
+    bool created = c != created_.end();
+    if (created) {
       if (c->second.self) return;  // a user testing the key it just created (rotation)
       f.sev = severity::high;      // a key made for someone else, now probing who it is
       f.ev.add("createdBy", c->second.creator).add("keyOwner", c->second.owner);
@@ -510,6 +723,7 @@ class iam_keys final : public detector {
       f.sev = lower(f.sev);  // Terraform & co. start every run with GetCallerIdentity
       f.ev.add_bool("iacUserAgent", true);
     }
+    severity before = f.sev;
     if (util::from_trusted_ip(ctx(), e)) {
       f.sev = lower(f.sev);
       f.ev.add_bool("trustedSource", true);
@@ -522,7 +736,97 @@ class iam_keys final : public detector {
     f.ev.add("sourceIPAddress", e.source_ip()).add("userAgent", e.user_agent());
     f.dedup_key = std::string(key);
     adjust_for_principal(e, f);
-    emit(f);
+    if (created || pending_whoami_.size() >= kMaxStateEntries || e.time_ms() <= 0) {
+      emit(f);
+      return;
+    }
+    // Its CreateAccessKey may still be read: held kDisorderMs (resolve_whoami).
+    int lowered = static_cast<int>(before) - static_cast<int>(f.sev);
+    pending_whoami_.push_back(pending_whoami{std::move(f), std::string(key), e.time_ms(), lowered});
+  }
+
+  // CreateAccessKey of `key` read after its first whoami: a rotation test (own key) is dropped, a
+  // key made for another user is high.
+  void resolve_whoami(std::string_view key, bool self, const std::string& creator,
+                      const std::string& owner) {
+    for (auto it = pending_whoami_.begin(); it != pending_whoami_.end(); ++it) {
+      if (it->key != key) continue;
+      if (self) {
+        pending_whoami_.erase(it);
+        return;
+      }
+      it->f.sev = lower(severity::high, it->lowered);
+      it->f.ev.add("createdBy", creator).add("keyOwner", owner);
+      emit(it->f);
+      pending_whoami_.erase(it);
+      return;
+    }
+  }
+
+  void flush_whoami(int64_t now_ms, bool all) {
+    for (auto it = pending_whoami_.begin(); it != pending_whoami_.end();) {
+      if (all || now_ms >= it->time_ms + kDisorderMs) {
+        emit(it->f);
+        it = pending_whoami_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  // Learned state: the warm-up start, the long-term keys already seen and the keys created (so a
+  // resumed or next-day run neither restarts the warm-up nor calls known keys new).
+  std::string save_state() const override {
+    trailhound::baseline::writer w;
+    w.i(start_ms_);
+    w.u(seen_.size());
+    for (const auto& [h, t] : seen_) {
+      w.u(h);
+      w.i(t);
+    }
+    w.u(created_.size());
+    for (const auto& [key, c] : created_) {
+      w.s(key);
+      w.i(c.time_ms);
+      w.s(c.creator);
+      w.s(c.owner);
+      w.u(c.self ? 1 : 0);
+    }
+    // Optional tail (absent in older states): enumeration episodes per identity.
+    w.u(episodes_.size());
+    for (const auto& [who, times] : episodes_) {
+      w.s(who);
+      w.u(times.size());
+      for (int64_t t : times) w.i(t);
+    }
+    return std::move(w.str());
+  }
+  void load_state(uint32_t, std::string_view data) override {
+    trailhound::baseline::reader r(data);
+    start_ms_ = r.i();
+    for (uint64_t n = r.count(2); n--;) {
+      uint64_t h = r.u();
+      seen_[h] = r.i();
+    }
+    for (uint64_t n = r.count(4); n--;) {
+      std::string key = r.s();
+      created_key c;
+      c.time_ms = r.i();
+      c.creator = r.s();
+      c.owner = r.s();
+      c.self = r.u() != 0;
+      created_[std::move(key)] = std::move(c);
+    }
+    if (!r.done()) {
+      for (uint64_t n = r.count(2); n--;) {
+        std::string who = r.s();
+        auto& v = episodes_[std::move(who)];
+        for (uint64_t k = r.count(1); k--;) v.push_back(r.i());
+        std::sort(v.begin(), v.end());
+        while (v.size() > kMaxEpisodes) v.erase(v.begin());
+      }
+    }
+    if (!r.done()) r.fail();
   }
 
   // Forgets the least recently used tenth of the remembered keys.
@@ -556,6 +860,9 @@ class iam_keys final : public detector {
   int64_t warmup_ms_;
   size_t seen_cap_;
   bool root_keys_;
+  int64_t schedule_tolerance_ms_;
+  int64_t schedule_lookback_ms_;
+  std::vector<std::string> scanners_;  // lower case
 
   int64_t start_ms_ = INT64_MAX;                          // earliest event time seen
   std::unordered_map<uint64_t, int64_t> seen_;            // hash(key) -> last seen
@@ -564,6 +871,11 @@ class iam_keys final : public detector {
   std::vector<pending_key> pending_;                      // held for rotation_grace
   std::unordered_map<std::string, chain_start> chains_;   // caller identity -> last key
   std::unordered_map<std::string, lister> listers_;       // caller identity -> listings
+  std::unordered_map<uint64_t, new_key> recent_new_;      // hash(key) -> keys new in the run
+  std::vector<pending_whoami> pending_whoami_;            // held for their CreateAccessKey
+  std::unordered_map<std::string, std::vector<chain_op>> recent_ops_;  // identity -> unmatched
+  std::unordered_map<std::string, held_chain> held_chains_;  // key creation eventID -> finding
+  std::unordered_map<std::string, std::vector<int64_t>> episodes_;  // identity -> enum. starts
 };
 
 }  // namespace

@@ -17,7 +17,11 @@ using namespace trailhound::sdk;
 namespace util = trailhound::sdk::util;
 using util::account_of;
 
-constexpr size_t MAX_KEYS = 50000;              // per state map
+constexpr size_t MAX_KEYS = 50000;  // per state map
+// How long a step read before the step that should precede it waits for it (event time): the
+// records of one CloudTrail file are unordered and files arrive minutes apart.
+constexpr int64_t kReorderMs = 15 * 60 * 1000;
+constexpr int64_t kHoldMs = 5 * 60 * 1000;      // findings held for a late record that changes them
 constexpr int64_t DAY_MS = 24LL * 3600 * 1000;  // re-report period of login-without-MFA
 constexpr std::string_view HIDDEN_USER = "HIDDEN_DUE_TO_SECURITY_REASONS";
 
@@ -160,7 +164,18 @@ class mfa_and_signin final : public detector {
 
   void on_tick(int64_t now_ms) override {
     now_ms_ = std::max(now_ms_, now_ms);
+    release_root_deletes(now_ms_, false);
     evict_(now_ms_);
+    successes_.erase(std::remove_if(successes_.begin(), successes_.end(),
+                                    [&](const success_candidate& c) {
+                                      return c.time_ms < now_ms_ - kReorderMs;
+                                    }),
+                     successes_.end());
+    enables_.erase(std::remove_if(enables_.begin(), enables_.end(),
+                                  [&](const auto& en) {
+                                    return en.second < now_ms_ - reenable_window_ms_ - kReorderMs;
+                                  }),
+                   enables_.end());
     // Self-removals whose re-enable window closed without a new device.
     for (auto it = pending_self_.begin(); it != pending_self_.end();) {
       if (now_ms_ - it->second.time_ms >= reenable_window_ms_) {
@@ -175,6 +190,30 @@ class mfa_and_signin final : public detector {
   void on_flush() override {
     for (auto& [key, p] : pending_self_) emit_self_removal_(p);
     pending_self_.clear();
+    release_root_deletes(0, true);
+  }
+
+  // A root device deletion with no deactivation read around it: reported on its own.
+  struct held_delete {
+    std::string account;
+    int64_t time_ms = 0;
+    finding f;
+  };
+  void release_root_deletes(int64_t now_ms, bool all) {
+    for (auto it = held_root_deletes_.begin(); it != held_root_deletes_.end();) {
+      if (!all && now_ms < it->time_ms + kHoldMs) {
+        ++it;
+        continue;
+      }
+      auto r = root_reported_.find(it->account);
+      bool covered =
+          r != root_reported_.end() && std::llabs(it->time_ms - r->second) <= reenable_window_ms_;
+      if (!covered) {
+        root_reported_[it->account] = it->time_ms;
+        emit(it->f);
+      }
+      it = held_root_deletes_.erase(it);
+    }
   }
 
  private:
@@ -269,6 +308,7 @@ class mfa_and_signin final : public detector {
         report_burst_(e, w, "console-brute-force-user", ukey);
       else if (w.burst_last_ms && t >= w.burst_last_ms && t < w.alerted_until_ms)
         w.burst_last_ms = t;  // the burst goes on: a success counts from its last failure
+      if (!successes_.empty()) match_earlier_successes(w, ukey, true, user_threshold_);
     }
     std::string_view ip = e.source_ip();
     if (!is_service_address(ip)) {
@@ -280,6 +320,7 @@ class mfa_and_signin final : public detector {
         report_burst_(e, w, "console-brute-force-ip", ikey);
       else if (w.burst_last_ms && t >= w.burst_last_ms && t < w.alerted_until_ms)
         w.burst_last_ms = t;
+      if (!successes_.empty()) match_earlier_successes(w, ikey, false, ip_threshold_);
     }
   }
 
@@ -350,6 +391,14 @@ class mfa_and_signin final : public detector {
     w.burst_finding_rule = rule;
   }
 
+  // A successful sign-in, prepared as console-brute-force-succeeded, with the burst it follows
+  // still to be attached.
+  struct success_candidate {
+    finding f;
+    int64_t time_ms = 0;
+    std::string ukey, ip, mfa;
+  };
+
   void check_burst_success(const event& e) {
     int64_t t = e.time_ms();
     window_state* hit = nullptr;
@@ -371,36 +420,80 @@ class mfa_and_signin final : public detector {
         via = "sourceIPAddress";
       }
     }
-    if (!hit) return;
     std::string_view mfa = e.additional()["MFAUsed"].str();
-    finding f = make_finding("console-brute-force-succeeded", e);
+    success_candidate c;
+    c.f = make_finding("console-brute-force-succeeded", e);
     if (mfa == "No" && e.identity_type() == "IAMUser")
-      f.sev = severity::critical;
+      c.f.sev = severity::critical;
     else if (mfa == "Yes")
-      f.sev = severity::medium;
-    for (auto& id : hit->burst_event_ids) {
+      c.f.sev = severity::medium;
+    std::string who =
+        e.user_name().empty() ? std::string(e.principal_arn()) : std::string(e.user_name());
+    c.f.summary = "Console sign-in of " + who + " from " + std::string(e.source_ip());
+    c.f.ev.add("userName", e.user_name())
+        .add("identityType", e.identity_type())
+        .add("sourceIPAddress", e.source_ip());
+    c.time_ms = t;
+    c.ukey = ukey;
+    c.ip = is_service_address(e.source_ip()) ? std::string() : std::string(e.source_ip());
+    c.mfa = std::string(mfa);
+    if (!hit) {
+      // Failures of its burst may still be read (unordered records, late files).
+      if (successes_.size() < MAX_KEYS) successes_.push_back(std::move(c));
+      return;
+    }
+    int64_t first = hit->failures.empty() ? t : hit->failures.front().time_ms;
+    emit_success(c, hit->burst_event_ids, first, hit->burst_count, hit->burst_last_ms, via,
+                 hit->burst_finding_rule);
+    hit->burst_last_ms = 0;  // one success finding per burst
+  }
+
+  void emit_success(success_candidate& c, const std::vector<std::string>& burst_ids,
+                    int64_t first_failure_ms, int64_t failures, int64_t last_failure_ms,
+                    const std::string& via, const std::string& burst_rule) {
+    finding& f = c.f;
+    for (auto& id : burst_ids) {
       f.event_ids.push_back(id);
       f.event_names.emplace_back("ConsoleLogin");
     }
-    if (!hit->failures.empty() && hit->failures.front().time_ms < f.first_seen_ms)
-      f.first_seen_ms = hit->failures.front().time_ms;
-    std::string who =
-        e.user_name().empty() ? std::string(e.principal_arn()) : std::string(e.user_name());
-    f.summary = "Console sign-in of " + who + " from " + std::string(e.source_ip()) +
-                " succeeded " + std::to_string((t - hit->burst_last_ms) / 1000) +
-                " s after a burst of " + std::to_string(hit->burst_count) +
-                " failed sign-ins (matched by " + via + ")" +
-                (mfa == "No" ? ", without MFA." : (mfa == "Yes" ? ", with MFA." : "."));
-    f.ev.add("userName", e.user_name())
-        .add("identityType", e.identity_type())
-        .add("sourceIPAddress", e.source_ip())
-        .add("matchedBy", via)
-        .add("burstRule", hit->burst_finding_rule)
-        .add("failedAttempts", hit->burst_count)
-        .add("secondsSinceLastFailure", (t - hit->burst_last_ms) / 1000)
-        .add("MFAUsed", mfa);
+    if (first_failure_ms < f.first_seen_ms) f.first_seen_ms = first_failure_ms;
+    int64_t gap = (c.time_ms - last_failure_ms) / 1000;
+    f.summary += " succeeded " + std::to_string(gap) + " s after a burst of " +
+                 std::to_string(failures) + " failed sign-ins (matched by " + via + ")" +
+                 (c.mfa == "No" ? ", without MFA." : (c.mfa == "Yes" ? ", with MFA." : "."));
+    f.ev.add("matchedBy", via)
+        .add("burstRule", burst_rule)
+        .add("failedAttempts", failures)
+        .add("secondsSinceLastFailure", gap)
+        .add("MFAUsed", c.mfa);
     emit(f);
-    hit->burst_last_ms = 0;  // one success finding per burst
+  }
+
+  // After a failure of window `w` (user or source address `key`) was added: successes read before
+  // failures that preceded them. A success matches when at least `threshold` failures of the window
+  // happened before it, the last of them within brute_force_success_window.
+  void match_earlier_successes(window_state& w, const std::string& key, bool by_user,
+                               int64_t threshold) {
+    for (auto it = successes_.begin(); it != successes_.end(); ++it) {
+      if ((by_user ? it->ukey : it->ip) != key) continue;
+      std::vector<std::string> ids;
+      int64_t first = 0, last = 0;
+      for (auto& fl : w.failures) {
+        if (fl.time_ms > it->time_ms) break;  // ordered by time
+        if (ids.empty()) first = fl.time_ms;
+        last = fl.time_ms;
+        ids.push_back(fl.event_id);
+      }
+      if (static_cast<int64_t>(ids.size()) < threshold || it->time_ms - last > success_window_ms_)
+        continue;
+      success_candidate c = std::move(*it);
+      successes_.erase(it);
+      emit_success(c, ids, first, static_cast<int64_t>(ids.size()), last,
+                   by_user ? "user" : "sourceIPAddress",
+                   by_user ? "console-brute-force-user" : "console-brute-force-ip");
+      w.burst_last_ms = 0;  // one success finding per burst
+      return;
+    }
   }
 
   // ----------------------------------------------------------------------------------------
@@ -441,7 +534,6 @@ class mfa_and_signin final : public detector {
 
     std::string caller_user(e.identity_type() == "IAMUser" ? e.user_name() : std::string_view());
     if (root_device) {
-      root_reported_[acct] = e.time_ms();
       finding f = make_finding("mfa-removed-root", e);
       f.summary = std::string(e.name()) + " removed the root user's MFA device " +
                   std::string(serial) + " in account " + acct + " (caller " +
@@ -451,6 +543,22 @@ class mfa_and_signin final : public detector {
           .add("userName", target)
           .add("callerArn", e.principal_arn())
           .add("callerType", e.identity_type());
+      if (is_delete && held_root_deletes_.size() < MAX_KEYS && e.time_ms() > 0) {
+        // Its deactivation may still be read (unordered records): held kHoldMs.
+        held_root_deletes_.push_back(held_delete{acct, e.time_ms(), std::move(f)});
+        return;
+      }
+      root_reported_[acct] = e.time_ms();
+      // Deletes of the device read before this deactivation belong to it.
+      for (auto it = held_root_deletes_.begin(); it != held_root_deletes_.end();) {
+        if (it->account == acct && std::llabs(it->time_ms - e.time_ms()) <= reenable_window_ms_) {
+          if (!it->f.event_ids.empty())
+            f.with_event(it->f.event_ids.front(), "DeleteVirtualMFADevice", it->time_ms);
+          it = held_root_deletes_.erase(it);
+        } else {
+          ++it;
+        }
+      }
       emit(f);
       return;
     }
@@ -458,6 +566,10 @@ class mfa_and_signin final : public detector {
     bool self = !caller_user.empty() && caller_user == target;
     if (self) {
       std::string key = acct + "|" + std::string(target);
+      // A new device enabled around it, read first: a replacement (same tolerance as below).
+      for (auto& [k, t] : enables_)
+        if (k == key && t - e.time_ms() >= -5 * 60 * 1000 && t - e.time_ms() <= reenable_window_ms_)
+          return;
       if (pending_self_.size() >= MAX_KEYS) on_flush();
       pending_removal& p = pending_self_[key];
       p = pending_removal{acct,
@@ -497,7 +609,9 @@ class mfa_and_signin final : public detector {
     std::string_view target = e.request()["userName"].str();
     if (target.empty() && e.identity_type() == "IAMUser") target = e.user_name();
     if (target.empty()) return;
-    auto it = pending_self_.find(account_of(e) + "|" + std::string(target));
+    std::string key = account_of(e) + "|" + std::string(target);
+    if (enables_.size() < MAX_KEYS) enables_.emplace_back(key, e.time_ms());
+    auto it = pending_self_.find(key);
     if (it == pending_self_.end()) return;
     // Enabled within the window (either order tolerated by a few minutes): a replacement.
     int64_t dt = e.time_ms() - it->second.time_ms;
@@ -601,6 +715,9 @@ class mfa_and_signin final : public detector {
   std::unordered_map<std::string, int64_t> no_mfa_reported_;
   std::unordered_map<std::string, int64_t> root_reported_;
   std::unordered_map<std::string, pending_removal> pending_self_;
+  std::vector<held_delete> held_root_deletes_;  // root device deletions held kHoldMs
+  std::vector<success_candidate> successes_;    // sign-ins not matched to a burst (kReorderMs)
+  std::vector<std::pair<std::string, int64_t>> enables_;  // account|user, EnableMFADevice time
   std::unordered_set<std::string> sensitive_reported_;
 };
 

@@ -399,7 +399,13 @@ class privilege_escalation final : public detector {
     for (auto it = created_users_.begin(); it != created_users_.end();)
       it = (now_ms_ - it->second.time_ms > new_user_window_ms_) ? created_users_.erase(it)
                                                                 : std::next(it);
+    release_profiles(now_ms_, false);
+    auto old = [&](const prepared& p) { return p.time_ms < now_ms_ - kReorderMs; };
+    for (auto* v : {&pending_attaches_, &pending_defaults_, &pending_grants_, &pending_adds_})
+      v->erase(std::remove_if(v->begin(), v->end(), old), v->end());
   }
+
+  void on_flush() override { release_profiles(0, true); }
 
  private:
   // ----------------------------------------------------------------------------------------
@@ -476,6 +482,15 @@ class privilege_escalation final : public detector {
   // ----------------------------------------------------------------------------------------
   // Managed policy attachment
   // ----------------------------------------------------------------------------------------
+  // A call prepared as a finding before what decides it is known (it may be read later).
+  struct prepared {
+    finding f;  // make_finding(rule, e)
+    int64_t time_ms = 0;
+    actor a;
+    bool self = false;
+    std::string identity, principal, acct, kind, target, policy;
+  };
+
   void on_attach(const event& e) {
     std::string_view policy = e.request()["policyArn"].str();
     if (policy.empty()) return;
@@ -485,36 +500,47 @@ class privilege_escalation final : public detector {
       cls = policy_class::admin;
       why = "customer managed policy seen with a */* or iam:* document";
     }
-    if (cls == policy_class::none) return;
     std::string_view n = e.name();
-    std::string target_kind = n == "AttachUserPolicy"   ? "user"
-                              : n == "AttachRolePolicy" ? "role"
-                                                        : "group";
-    std::string_view target = e.request()[target_kind + "Name"].str();
-    std::string acct = account_of(e);
-    if (target_kind == "group" && cls == policy_class::admin)
-      remember(admin_groups_, acct + "|" + std::string(target));
+    prepared p;
+    p.kind = n == "AttachUserPolicy" ? "user" : n == "AttachRolePolicy" ? "role" : "group";
+    p.target = std::string(e.request()[p.kind + "Name"].str());
+    p.f = make_finding("admin-policy-attached", e);
+    p.time_ms = e.time_ms();
+    p.a = actor_of(e);
+    p.self = (p.kind == "user" && !p.target.empty() && caller_user(e) == p.target) ||
+             (p.kind == "role" && !p.target.empty() && caller_role(e) == p.target);
+    p.identity = std::string(e.identity());
+    p.principal = std::string(e.principal_arn());
+    p.acct = account_of(e);
+    p.policy = std::string(policy);
+    if (cls == policy_class::none) {
+      // A customer managed policy whose broad CreatePolicy may still be read (kReorderMs).
+      if (!is_aws_managed_policy(policy) && pending_attaches_.size() < MAX_KEYS)
+        pending_attaches_.push_back(std::move(p));
+      return;
+    }
+    report_attach(p, cls, why);
+    if (p.kind == "user" && cls == policy_class::admin) check_new_user_chain(e, p.target, p.f);
+  }
 
-    actor a = actor_of(e);
-    bool self = (target_kind == "user" && !target.empty() && caller_user(e) == target) ||
-                (target_kind == "role" && !target.empty() && caller_role(e) == target);
-    finding f = make_finding("admin-policy-attached", e);
+  void report_attach(prepared& p, policy_class cls, const std::string& why) {
+    if (p.kind == "group" && cls == policy_class::admin) group_became_admin(p.acct, p.target);
+    finding& f = p.f;
     f.sev = cls == policy_class::admin ? severity::high : severity::medium;
-    if (self && !a.trusted()) f.sev = raise(f.sev);
-    if (a.trusted()) f.sev = lower(f.sev);
-    f.summary = std::string(e.identity()) + " attached " + std::string(policy) + " to " +
-                target_kind + " " + std::string(target) + (self ? " (itself)" : "") +
-                (a.trusted() ? std::string(" (") + a.why() + ")" : std::string()) + ".";
-    f.dedup_key = std::string(target) + "|" + std::string(policy);
-    f.ev.add("policyArn", policy)
-        .add(target_kind + "Name", target)
+    if (p.self && !p.a.trusted()) f.sev = raise(f.sev);
+    if (p.a.trusted()) f.sev = lower(f.sev);
+    f.summary = p.identity + " attached " + p.policy + " to " + p.kind + " " + p.target +
+                (p.self ? " (itself)" : "") +
+                (p.a.trusted() ? std::string(" (") + p.a.why() + ")" : std::string()) + ".";
+    f.dedup_key = p.target + "|" + p.policy;
+    f.ev.add("policyArn", p.policy)
+        .add(p.kind + "Name", p.target)
         .add("policyClass", cls == policy_class::admin ? "admin" : "broad")
-        .add_bool("selfGrant", self)
-        .add("callerArn", e.principal_arn());
+        .add_bool("selfGrant", p.self)
+        .add("callerArn", p.principal);
     if (!why.empty()) f.ev.add("reason", why);
-    if (a.trusted()) f.ev.add("trustedCaller", a.why());
+    if (p.a.trusted()) f.ev.add("trustedCaller", p.a.why());
     emit(f);
-    if (target_kind == "user" && cls == policy_class::admin) check_new_user_chain(e, target, f);
   }
 
   // ----------------------------------------------------------------------------------------
@@ -532,7 +558,7 @@ class privilege_escalation final : public detector {
                                                      : "group";
     std::string_view target = e.request()[target_kind + "Name"].str();
     std::string acct = account_of(e);
-    if (target_kind == "group") remember(admin_groups_, acct + "|" + std::string(target));
+    if (target_kind == "group") group_became_admin(acct, std::string(target));
     actor a = actor_of(e);
     bool self = (target_kind == "user" && !target.empty() && caller_user(e) == target) ||
                 (target_kind == "role" && !target.empty() && caller_role(e) == target);
@@ -562,7 +588,19 @@ class privilege_escalation final : public detector {
     broad_result br = analyze_permissions(pd.root());
     if (!br.broad) return;
     std::string_view arn = e.response().path("policy.arn").str();
-    if (!arn.empty()) remember(broad_customer_policies_, std::string(arn));
+    if (!arn.empty()) {
+      remember(broad_customer_policies_, std::string(arn));
+      // Attachments of this policy read before its creation.
+      for (auto it = pending_attaches_.begin(); it != pending_attaches_.end();) {
+        if (it->policy != arn) {
+          ++it;
+          continue;
+        }
+        report_attach(*it, policy_class::admin,
+                      "customer managed policy created with a */* or iam:* document");
+        it = pending_attaches_.erase(it);
+      }
+    }
     finding f = make_finding("broad-policy-created", e);
     f.summary = std::string(e.identity()) + " created managed policy " +
                 std::string(e.request()["policyName"].str()) + " granting " + br.reason +
@@ -585,8 +623,16 @@ class privilege_escalation final : public detector {
     bool as_default = e.request()["setAsDefault"].as_bool(false);
     std::string_view version = e.response().path("policyVersion.versionId").str();
     if (!as_default) {
-      // Not active yet: remember it for a later SetDefaultPolicyVersion.
+      // Not active yet: remember it for a later SetDefaultPolicyVersion, or report one read before
+      // it.
       if (!version.empty()) remember(broad_versions_, arn + "|" + std::string(version));
+      for (auto it = pending_defaults_.begin(); it != pending_defaults_.end(); ++it) {
+        if (it->policy != arn || it->target != version || version.empty()) continue;
+        report_default_version(*it, "version created with a */* or iam:* document: " + br.reason,
+                               pd.text);
+        pending_defaults_.erase(it);
+        break;
+      }
       return;
     }
     report_default_version(e, arn, version, br.reason, pd.text);
@@ -595,20 +641,42 @@ class privilege_escalation final : public detector {
   void on_set_default_version(const event& e) {
     std::string arn(e.request()["policyArn"].str());
     std::string_view version = e.request()["versionId"].str();
+    prepared p;
+    p.f = make_finding("broad-policy-version-default", e);
+    p.time_ms = e.time_ms();
+    p.a = actor_of(e);
+    p.identity = std::string(e.identity());
+    p.policy = arn;
+    p.target = std::string(version);
     auto it = broad_versions_.find(arn + "|" + std::string(version));
-    if (it == broad_versions_.end()) return;
-    report_default_version(e, arn, version, "version created earlier with a */* or iam:* document",
-                           "");
+    if (it == broad_versions_.end()) {
+      // The CreatePolicyVersion of a broad version may still be read (kReorderMs).
+      if (pending_defaults_.size() < MAX_KEYS) pending_defaults_.push_back(std::move(p));
+      return;
+    }
+    report_default_version(p, "version created earlier with a */* or iam:* document", "");
   }
 
   void report_default_version(const event& e, const std::string& arn, std::string_view version,
                               const std::string& reason, const std::string& text) {
+    prepared p;
+    p.f = make_finding("broad-policy-version-default", e);
+    p.a = actor_of(e);
+    p.identity = std::string(e.identity());
+    p.policy = arn;
+    p.target = std::string(version);
+    report_default_version(p, reason, text);
+  }
+
+  void report_default_version(prepared& p, const std::string& reason, const std::string& text) {
+    const std::string& arn = p.policy;
+    const std::string& version = p.target;
+    const actor& a = p.a;
+    finding& f = p.f;
     remember(broad_customer_policies_, arn);
-    actor a = actor_of(e);
-    finding f = make_finding("broad-policy-version-default", e);
     if (a.trusted()) f.sev = lower(f.sev);
-    f.summary = std::string(e.identity()) + " made version " + std::string(version) + " of " + arn +
-                " the default: " + reason + ". Every principal with this policy gains it.";
+    f.summary = p.identity + " made version " + version + " of " + arn + " the default: " + reason +
+                ". Every principal with this policy gains it.";
     f.dedup_key = arn + "|" + std::string(version);
     f.ev.add("policyArn", arn).add("versionId", version).add("reason", reason);
     if (!text.empty()) f.ev.add("policyDocument", clip(text));
@@ -630,8 +698,35 @@ class privilege_escalation final : public detector {
     std::string_view user = e.request()["userName"].str();
     if (user.empty()) return;
     if (created_users_.size() >= MAX_KEYS) created_users_.clear();
-    created_users_[account_of(e) + "|" + std::string(user)] =
-        created_user{std::string(e.identity()), e.time_ms(), std::string(e.id()), false};
+    std::string key = account_of(e) + "|" + std::string(user);
+    created_user& c = created_users_[key];
+    c = created_user{std::string(e.identity()), e.time_ms(), std::string(e.id()), false};
+    // Steps on this user read before its CreateUser (unordered records, late files).
+    auto follows = [&](const prepared& p) {
+      int64_t dt = p.time_ms - c.time_ms;
+      return p.acct + "|" + p.target == key && p.identity == c.creator && dt >= -5 * 60 * 1000 &&
+             dt <= new_user_window_ms_;
+    };
+    for (auto it = pending_grants_.begin(); it != pending_grants_.end(); ++it) {
+      if (!follows(*it) || c.reported) continue;
+      c.reported = true;
+      report_new_user_admin(*it, c);
+      pending_grants_.erase(it);
+      break;
+    }
+    for (auto it = held_profiles_.begin(); it != held_profiles_.end();) {
+      if (!follows(*it)) {
+        ++it;
+        continue;
+      }
+      // onboarding: the caller created this user moments before
+      it->f.sev = severity::low;
+      it->f.summary.pop_back();  // "."
+      it->f.summary += " (user created by the same caller moments before).";
+      it->f.ev.add_bool("userCreatedByCaller", true);
+      emit(it->f);
+      it = held_profiles_.erase(it);
+    }
   }
 
   // A user created by the same caller shortly before, or nullptr.
@@ -647,24 +742,42 @@ class privilege_escalation final : public detector {
 
   void check_new_user_chain(const event& e, std::string_view user, const finding& grant) {
     created_user* c = created_by_caller(e, user);
-    if (!c || c->reported) return;
+    if (c && c->reported) return;
+    prepared p;
+    p.f = make_finding("new-user-granted-admin", e);
+    p.time_ms = e.time_ms();
+    p.a = actor_of(e);
+    p.identity = std::string(e.identity());
+    p.principal = std::string(e.principal_arn());
+    p.acct = account_of(e);
+    p.target = std::string(user);
+    p.kind = std::string(e.name());  // the grant event
+    p.policy = grant.rule;           // the grant's rule
+    if (!c) {
+      // Its CreateUser may still be read (kReorderMs).
+      if (pending_grants_.size() < MAX_KEYS) pending_grants_.push_back(std::move(p));
+      return;
+    }
     c->reported = true;
-    finding f = make_finding("new-user-granted-admin", e);
-    f.event_ids.insert(f.event_ids.begin(), c->event_id);
+    report_new_user_admin(p, *c);
+  }
+
+  void report_new_user_admin(prepared& p, const created_user& c) {
+    finding& f = p.f;
+    f.event_ids.insert(f.event_ids.begin(), c.event_id);
     f.event_names.insert(f.event_names.begin(), "CreateUser");
-    f.first_seen_ms = std::min(f.first_seen_ms, c->time_ms);
-    actor a = actor_of(e);
-    if (a.trusted()) f.sev = lower(f.sev);
-    f.summary = std::string(e.identity()) + " created IAM user " + std::string(user) +
-                " and within " + std::to_string((e.time_ms() - c->time_ms) / 1000) +
-                " s granted it admin rights (" + std::string(e.name()) + ").";
-    f.dedup_key = account_of(e) + "|" + std::string(user);
-    f.ev.add("userName", user)
-        .add("grantEvent", e.name())
-        .add("grantRule", grant.rule)
-        .add("secondsAfterCreateUser", (e.time_ms() - c->time_ms) / 1000)
-        .add("callerArn", e.principal_arn());
-    if (a.trusted()) f.ev.add("trustedCaller", a.why());
+    f.first_seen_ms = std::min(f.first_seen_ms, c.time_ms);
+    if (p.a.trusted()) f.sev = lower(f.sev);
+    int64_t dt = (p.time_ms - c.time_ms) / 1000;
+    f.summary = p.identity + " created IAM user " + p.target + " and within " + std::to_string(dt) +
+                " s granted it admin rights (" + p.kind + ").";
+    f.dedup_key = p.acct + "|" + p.target;
+    f.ev.add("userName", p.target)
+        .add("grantEvent", p.kind)
+        .add("grantRule", p.policy)
+        .add("secondsAfterCreateUser", dt)
+        .add("callerArn", p.principal);
+    if (p.a.trusted()) f.ev.add("trustedCaller", p.a.why());
     emit(f);
   }
 
@@ -692,10 +805,33 @@ class privilege_escalation final : public detector {
     f.dedup_key = std::string(target);
     f.ev.add("userName", target)
         .add_bool("passwordResetRequired", reset_required)
-        .add_bool("userCreatedByCaller", c != nullptr)
         .add("callerArn", e.principal_arn());
     if (a.trusted()) f.ev.add("trustedCaller", a.why());
-    emit(f);
+    if (c || held_profiles_.size() >= MAX_KEYS || e.time_ms() <= 0) {
+      f.ev.add_bool("userCreatedByCaller", c != nullptr);
+      emit(f);
+      return;
+    }
+    // The caller's CreateUser of this user may still be read (onboarding): held kHoldMs.
+    prepared p;
+    p.f = std::move(f);
+    p.time_ms = e.time_ms();
+    p.identity = std::string(e.identity());
+    p.acct = account_of(e);
+    p.target = std::string(target);
+    held_profiles_.push_back(std::move(p));
+  }
+
+  void release_profiles(int64_t now_ms, bool all) {
+    for (auto it = held_profiles_.begin(); it != held_profiles_.end();) {
+      if (!all && now_ms < it->time_ms + kHoldMs) {
+        ++it;
+        continue;
+      }
+      it->f.ev.add_bool("userCreatedByCaller", false);
+      emit(it->f);
+      it = held_profiles_.erase(it);
+    }
   }
 
   void on_add_to_group(const event& e) {
@@ -705,28 +841,59 @@ class privilege_escalation final : public detector {
     std::string acct = account_of(e);
     bool known_admin = admin_groups_.count(acct + "|" + std::string(group)) > 0;
     bool by_name = util::glob_any(admin_group_patterns_, group, util::match_case::insensitive);
-    if (!known_admin && !by_name) return;
-    actor a = actor_of(e);
-    bool self = !user.empty() && caller_user(e) == user;
-    finding f = make_finding("added-to-admin-group", e);
+    prepared p;
+    p.f = make_finding("added-to-admin-group", e);
+    p.time_ms = e.time_ms();
+    p.a = actor_of(e);
+    p.self = !user.empty() && caller_user(e) == user;
+    p.identity = std::string(e.identity());
+    p.principal = std::string(e.principal_arn());
+    p.acct = acct;
+    p.kind = std::string(group);
+    p.target = std::string(user);
+    if (!known_admin && !by_name) {
+      // The policy that makes this group admin may still be read (kReorderMs).
+      if (pending_adds_.size() < MAX_KEYS) pending_adds_.push_back(std::move(p));
+      return;
+    }
+    report_add_to_group(p, known_admin);
+    if (known_admin && !user.empty()) check_new_user_chain(e, user, p.f);
+  }
+
+  void report_add_to_group(prepared& p, bool known_admin) {
+    finding& f = p.f;
+    const std::string& group = p.kind;
+    const std::string& user = p.target;
     f.sev = known_admin ? severity::high : severity::medium;
-    if (self && !a.trusted()) f.sev = raise(f.sev);
-    if (a.trusted()) f.sev = lower(f.sev);
-    f.summary = std::string(e.identity()) + " added " +
-                (self ? "itself" : "user " + std::string(user)) + " to group " +
-                std::string(group) +
+    if (p.self && !p.a.trusted()) f.sev = raise(f.sev);
+    if (p.a.trusted()) f.sev = lower(f.sev);
+    f.summary = p.identity + " added " + (p.self ? "itself" : "user " + user) + " to group " +
+                group +
                 (known_admin ? " (the group received an admin or */* policy in these logs)"
                              : " (admin by name)") +
-                (a.trusted() ? std::string(" (") + a.why() + ")" : std::string()) + ".";
-    f.dedup_key = std::string(group) + "|" + std::string(user);
+                (p.a.trusted() ? std::string(" (") + p.a.why() + ")" : std::string()) + ".";
+    f.dedup_key = group + "|" + user;
     f.ev.add("groupName", group)
         .add("userName", user)
         .add("matchedBy", known_admin ? "admin-policy-seen" : "group-name-pattern")
-        .add_bool("selfGrant", self)
-        .add("callerArn", e.principal_arn());
-    if (a.trusted()) f.ev.add("trustedCaller", a.why());
+        .add_bool("selfGrant", p.self)
+        .add("callerArn", p.principal);
+    if (p.a.trusted()) f.ev.add("trustedCaller", p.a.why());
     emit(f);
-    if (known_admin && !user.empty()) check_new_user_chain(e, user, f);
+  }
+
+  // A group received an admin or */* policy: remembered, and members added to it just before (read
+  // before the grant) reported.
+  void group_became_admin(const std::string& acct, const std::string& group) {
+    remember(admin_groups_, acct + "|" + group);
+    for (auto it = pending_adds_.begin(); it != pending_adds_.end();) {
+      if (it->acct != acct || it->kind != group) {
+        ++it;
+        continue;
+      }
+      report_add_to_group(*it, true);
+      it = pending_adds_.erase(it);
+    }
   }
 
   // ----------------------------------------------------------------------------------------
@@ -1016,6 +1183,16 @@ class privilege_escalation final : public detector {
   std::unordered_set<std::string> seen_providers_;               // account|provider
   std::unordered_set<std::string> code_updates_;                 // caller|function
   std::unordered_map<std::string, created_user> created_users_;  // account|user
+  // Order independence: the records of one CloudTrail file are unordered and files arrive minutes
+  // apart, so a step can be read before the one that gives it its meaning. It waits kReorderMs of
+  // event time for it (findings on hold: kHoldMs).
+  static constexpr int64_t kReorderMs = 15 * 60 * 1000;
+  static constexpr int64_t kHoldMs = 5 * 60 * 1000;
+  std::vector<prepared> pending_attaches_;  // customer policy not (yet) known broad
+  std::vector<prepared> pending_defaults_;  // SetDefaultPolicyVersion, version not yet seen
+  std::vector<prepared> pending_grants_;    // admin grant to a user whose CreateUser is unseen
+  std::vector<prepared> pending_adds_;      // AddUserToGroup, group not (yet) admin
+  std::vector<prepared> held_profiles_;     // login profiles for other users
 };
 
 }  // namespace

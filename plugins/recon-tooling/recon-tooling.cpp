@@ -97,10 +97,9 @@ class recon_tooling final : public detector {
           "\"gato-x\"]",
           "Case-insensitive user agent substrings of offensive tools/OSes (not glued to other "
           "letters)"},
-         {"scanner_user_agents", TH_PARAM_STRING_LIST,
-          "[\"scoutsuite\", \"scout suite\", \"prowler\", \"cloudsploit\", \"cloudsplaining\", "
-          "\"cloudmapper\", \"pmapper\"]",
-          "Case-insensitive user agent substrings of security scanners (reported low)"},
+         {"scanner_user_agents", TH_PARAM_STRING_LIST, util::kSecurityScannerAgentsToml,
+          "Case-insensitive user agent substrings of security scanners (reported low); the "
+          "default list is shared with iam-keys"},
          {"tool_window", TH_PARAM_DURATION, "\"1h\"",
           "One finding per principal and tool within this much event time", true, 60, 604800},
          {"denied_threshold", TH_PARAM_INT, "10",

@@ -180,6 +180,7 @@ class root_account final : public detector {
   }
 
   void on_tick(int64_t now_ms) override {
+    release_logins(now_ms, false);
     for (auto it = windows_.begin(); it != windows_.end();) {
       if (now_ms >= it->second.end_ms + kDisorderMs) {
         emit_window(it->first, it->second);
@@ -211,6 +212,7 @@ class root_account final : public detector {
   }
 
   void on_flush() override {
+    release_logins(0, true);
     for (auto& [acct, w] : windows_) emit_window(acct, w);
     windows_.clear();
   }
@@ -297,6 +299,11 @@ class root_account final : public detector {
       }
       last_failure_[acct] = std::max(last_failure_[acct], e.time_ms());
       ++recent_failures_[acct];
+      // A success of this account read before this earlier failure (unordered records).
+      for (auto& h : held_logins_)
+        if (h.account == acct && h.time_ms >= e.time_ms() &&
+            h.time_ms - e.time_ms() <= failure_window_ms_)
+          ++h.prior_failures;
       if (!fresh) return;  // once per account and source IP per window
       finding f = make_finding("root-console-login-failed", e);
       f.summary = "Failed console sign-in as the root user of account " + acct + " from " + ip +
@@ -323,17 +330,47 @@ class root_account final : public detector {
     f.ev.add("sourceIPAddress", ip).add("userAgent", e.user_agent());
     // A success shortly after failed attempts (any source address) looks like a guessed or
     // reset password: one step higher.
+    held_login h{std::move(f), acct, e.time_ms(), 0};
     auto lf = last_failure_.find(acct);
     if (lf != last_failure_.end() && e.time_ms() >= lf->second &&
-        e.time_ms() - lf->second <= failure_window_ms_) {
-      f.sev = raise(f.sev);
-      f.ev.add("priorFailedAttempts", static_cast<int64_t>(recent_failures_[acct]));
-      f.summary += " It follows failed root sign-in attempts.";
-    }
+        e.time_ms() - lf->second <= failure_window_ms_)
+      h.prior_failures = recent_failures_[acct];
     last_failure_.erase(acct);
     recent_failures_.erase(acct);
-    break_glass(e, f);
-    emit(f);
+    break_glass(e, h.f);
+    // Failures read after it may still precede it in event time (records of a file are
+    // unordered, files arrive minutes apart): held kDisorderMs of event time.
+    if (h.prior_failures > 0 || held_logins_.size() >= kMaxStateEntries || e.time_ms() <= 0)
+      emit_login(h);
+    else
+      held_logins_.push_back(std::move(h));
+  }
+
+  struct held_login {
+    finding f;
+    std::string account;
+    int64_t time_ms = 0;
+    int64_t prior_failures = 0;
+  };
+
+  void emit_login(held_login& h) {
+    if (h.prior_failures > 0) {
+      h.f.sev = raise(h.f.sev);
+      h.f.ev.add("priorFailedAttempts", h.prior_failures);
+      h.f.summary += " It follows failed root sign-in attempts.";
+    }
+    emit(h.f);
+  }
+
+  void release_logins(int64_t now_ms, bool all) {
+    for (auto it = held_logins_.begin(); it != held_logins_.end();) {
+      if (all || now_ms >= it->time_ms + kDisorderMs) {
+        emit_login(*it);
+        it = held_logins_.erase(it);
+      } else {
+        ++it;
+      }
+    }
   }
 
   // ---------------------------------------------------------------------------------------
@@ -601,6 +638,7 @@ class root_account final : public detector {
   std::unordered_map<std::string, int64_t> recent_failures_;    // account -> failures since
   std::unordered_map<std::string, int64_t> key_last_reported_;  // root key -> last finding
   std::unordered_map<std::string, std::string> last_policy_;    // account -> weak fingerprint
+  std::vector<held_login> held_logins_;                         // successes held kDisorderMs
 };
 
 }  // namespace

@@ -239,7 +239,11 @@ class security_groups final : public detector {
       on_nacl_entry(e);
   }
 
-  void on_tick(int64_t now_ms) override { evict(now_ms); }
+  void on_tick(int64_t now_ms) override {
+    release_opens(now_ms, false);
+    evict(now_ms);
+  }
+  void on_flush() override { release_opens(0, true); }
 
  private:
   // ---------------------------------------------------------------------------------------
@@ -524,6 +528,8 @@ class security_groups final : public detector {
                                 o.region, o.principal, o.source_ip, o.user_agent, o.break_glass,
                                 nullptr);
         it->second.created_reported = true;
+        for (auto& h : held_opens_)
+          if (h.group_id == gid) h.superseded = true;
       }
     }
   }
@@ -565,18 +571,43 @@ class security_groups final : public detector {
 
     std::vector<exposure> world, untrusted;
     for (auto& x : xs) (x.scope == scope_kind::untrusted ? untrusted : world).push_back(x);
-    if (!world.empty())
-      emit_ingress("security-group-ingress-world-open", e, gid, gname, world, bg, direction_known);
-    if (!untrusted.empty())
-      emit_ingress("security-group-ingress-untrusted-cidr", e, gid, gname, untrusted, bg,
-                   direction_known);
-
-    // Remember serious openings for out-of-order CreateSecurityGroup.
+    std::vector<exposure> serious;
     if (!gid.empty() && cit == created_.end()) {
-      std::vector<exposure> serious;
       for (auto& x : world)
         if (x.kind != exposure_kind::web) serious.push_back(x);
       for (auto& x : untrusted) serious.push_back(x);
+    }
+    // (An event at or before the epoch carries no usable time: nothing to wait for.)
+    if (serious.empty() || held_opens_.size() >= kMaxGroups || e.time_ms() <= 0) {
+      if (!world.empty())
+        emit(build_ingress("security-group-ingress-world-open", e, gid, gname, world, bg,
+                           direction_known));
+      if (!untrusted.empty())
+        emit(build_ingress("security-group-ingress-untrusted-cidr", e, gid, gname, untrusted, bg,
+                           direction_known));
+    } else {
+      // A CreateSecurityGroup read late (unordered records, late files) supersedes the plain
+      // findings as in the forward order: they are held kSlackMs of event time.
+      held_open h;
+      h.group_id = gid;
+      h.time_ms = e.time_ms();
+      if (!world.empty())
+        h.all.push_back(build_ingress("security-group-ingress-world-open", e, gid, gname, world, bg,
+                                      direction_known));
+      if (!untrusted.empty())
+        h.all.push_back(build_ingress("security-group-ingress-untrusted-cidr", e, gid, gname,
+                                      untrusted, bg, direction_known));
+      std::vector<exposure> web;
+      for (auto& x : world)
+        if (x.kind == exposure_kind::web) web.push_back(x);
+      if (!web.empty())
+        h.rest.push_back(build_ingress("security-group-ingress-world-open", e, gid, gname, web, bg,
+                                       direction_known));
+      held_opens_.push_back(std::move(h));
+    }
+
+    // Remember serious openings for out-of-order CreateSecurityGroup.
+    if (!gid.empty() && cit == created_.end()) {
       if (!serious.empty()) {
         if (recent_opens_.size() >= kMaxGroups) evict(e.time_ms());
         if (recent_opens_.size() >= kMaxGroups) recent_opens_.clear();
@@ -603,9 +634,9 @@ class security_groups final : public detector {
     return s;
   }
 
-  void emit_ingress(const char* rule, const event& e, const std::string& gid,
-                    const std::string& gname, const std::vector<exposure>& xs, bool bg,
-                    bool direction_known) {
+  finding build_ingress(const char* rule, const event& e, const std::string& gid,
+                        const std::string& gname, const std::vector<exposure>& xs, bool bg,
+                        bool direction_known) {
     finding f = make_finding(rule, e);
     f.sev = max_sev(xs);
     if (bg) f.sev = lower(f.sev);
@@ -621,7 +652,27 @@ class security_groups final : public detector {
     f.ev.add("callerArn", e.principal_arn());
     if (bg) f.ev.add_bool("breakGlass", true);
     f.dedup_key = gid;
-    emit(f);
+    return f;
+  }
+
+  // Plain ingress findings of a group whose CreateSecurityGroup may still be read: `all` unless
+  // it is, then only `rest` (web ports, which created-and-opened does not cover).
+  struct held_open {
+    std::string group_id;
+    int64_t time_ms = 0;
+    bool superseded = false;
+    std::vector<finding> all, rest;
+  };
+
+  void release_opens(int64_t now_ms, bool everything) {
+    for (auto it = held_opens_.begin(); it != held_opens_.end();) {
+      if (!everything && now_ms < it->time_ms + kSlackMs) {
+        ++it;
+        continue;
+      }
+      for (auto& f : it->superseded ? it->rest : it->all) emit(f);
+      it = held_opens_.erase(it);
+    }
   }
 
   struct created_group {
@@ -756,38 +807,75 @@ class security_groups final : public detector {
     r.event_id = std::string(e.id());
     r.rules_json = rules_json;
     r.principal = std::string(e.principal_arn());
+    // The allow-all that replaced them may have been read first (unordered records).
+    auto a = recent_allow_all_.find(gid);
+    if (a != recent_allow_all_.end() && replaces(r, a->second)) {
+      emit_replaced(gid, r, a->second);
+      recent_allow_all_.erase(a);
+      return;
+    }
     revoked_[gid] = r;
+  }
+
+  struct revoked_egress {
+    int64_t time_ms = 0;
+    std::string event_id, rules_json, principal;
+  };
+  // An AuthorizeSecurityGroupEgress allowing all traffic, prepared as a finding.
+  struct allowed_all {
+    int64_t time_ms = 0;
+    finding f;
+    std::string cidr, identity, principal;
+    bool break_glass = false;
+  };
+
+  bool replaces(const revoked_egress& r, const allowed_all& a) const {
+    int64_t dt = a.time_ms - r.time_ms;
+    return dt >= -kSlackMs && dt <= window_ms_;
   }
 
   void on_authorize_egress(const event& e) {
     std::string gid = group_id_of(e);
     if (gid.empty()) return;
-    auto it = revoked_.find(gid);
-    if (it == revoked_.end()) return;
-    int64_t dt = e.time_ms() - it->second.time_ms;
-    if (dt < -kSlackMs || dt > window_ms_) return;
     std::vector<permission> perms = read_ip_permissions(e);
     const permission* allow_all = nullptr;
     for (auto& p : perms)
       if (is_default_egress(p)) allow_all = &p;
     if (!allow_all) return;
-    bool bg = util::break_glass_caller(ctx(), e);
-    finding f = make_finding("security-group-egress-restrictions-replaced", e);
-    f.event_ids.insert(f.event_ids.begin(), it->second.event_id);
+    allowed_all a{e.time_ms(),
+                  make_finding("security-group-egress-restrictions-replaced", e),
+                  allow_all->cidr_text,
+                  std::string(e.identity()),
+                  std::string(e.principal_arn()),
+                  util::break_glass_caller(ctx(), e)};
+    auto it = revoked_.find(gid);
+    if (it != revoked_.end() && replaces(it->second, a)) {
+      emit_replaced(gid, it->second, a);
+      revoked_.erase(it);
+      return;
+    }
+    // Its RevokeSecurityGroupEgress may still be read (unordered records, late files).
+    if (recent_allow_all_.size() >= kMaxGroups) evict(e.time_ms());
+    if (recent_allow_all_.size() < kMaxGroups) recent_allow_all_[gid] = std::move(a);
+  }
+
+  void emit_replaced(const std::string& gid, const revoked_egress& r, allowed_all& a) {
+    finding& f = a.f;
+    int64_t dt = a.time_ms - r.time_ms;
+    f.event_ids.insert(f.event_ids.begin(), r.event_id);
     f.event_names.insert(f.event_names.begin(), "RevokeSecurityGroupEgress");
-    f.first_seen_ms = std::min(f.first_seen_ms, it->second.time_ms);
-    if (bg) f.sev = lower(f.sev);
+    f.first_seen_ms = std::min(f.first_seen_ms, r.time_ms);
+    if (a.break_glass) f.sev = lower(f.sev);
     f.summary = "Restrictive egress rules of " + gid + " were revoked and all traffic to " +
-                allow_all->cidr_text + " allowed " + std::to_string(dt / 1000) + "s later (by " +
-                std::string(e.identity()) + ").";
+                a.cidr + " allowed " + std::to_string(dt / 1000) + "s later (by " + a.identity +
+                ").";
     f.ev.add("groupId", gid);
-    f.ev.add_json("revokedRules", it->second.rules_json);
-    f.ev.add("allowedCidr", allow_all->cidr_text);
-    f.ev.add("revokedBy", it->second.principal);
-    f.ev.add("callerArn", e.principal_arn());
+    f.ev.add_json("revokedRules", r.rules_json);
+    f.ev.add("allowedCidr", a.cidr);
+    f.ev.add("revokedBy", r.principal);
+    f.ev.add("callerArn", a.principal);
     f.dedup_key = gid;
     emit(f);
-    revoked_.erase(it);
   }
 
   void on_nacl_entry(const event& e) {
@@ -867,12 +955,9 @@ class security_groups final : public detector {
       it = it->second.time_ms < horizon ? recent_opens_.erase(it) : std::next(it);
     for (auto it = revoked_.begin(); it != revoked_.end();)
       it = it->second.time_ms < horizon ? revoked_.erase(it) : std::next(it);
+    for (auto it = recent_allow_all_.begin(); it != recent_allow_all_.end();)
+      it = it->second.time_ms < horizon ? recent_allow_all_.erase(it) : std::next(it);
   }
-
-  struct revoked_egress {
-    int64_t time_ms = 0;
-    std::string event_id, rules_json, principal;
-  };
 
   static constexpr size_t kMaxGroups = 20000;
   static constexpr size_t kMaxRules = 100000;
@@ -884,7 +969,9 @@ class security_groups final : public detector {
   int wide_v4_, wide_v6_;
   std::unordered_map<std::string, created_group> created_;
   std::unordered_map<std::string, recent_open> recent_opens_;
+  std::vector<held_open> held_opens_;  // plain findings waiting kSlackMs for a late creation
   std::unordered_map<std::string, revoked_egress> revoked_;
+  std::unordered_map<std::string, allowed_all> recent_allow_all_;  // read before their revoke
   std::unordered_map<std::string, bool> rule_egress_;
 };
 

@@ -300,7 +300,9 @@ class Scenarios:
                   {"snapshotId": snap, "createVolumePermission": {"add": {"items": [{"userId": BACKUP_ACCOUNT}]}},
                    "attributeType": "CREATE_VOLUME_PERMISSION"},
                   {"requestId": R.M_RID, "_return": True}, ro=False)
-            manifest("backup-snapshot-share-org", e, principal)
+            # Silent with org_account_ids; without it the backup account is merely "seen in
+            # the logs", which exfiltration-config reports low (never silenced).
+            manifest("backup-snapshot-share-org", e, principal, "low")
         old = a.snapshots[(d * 3) % len(a.snapshots)]
         t += 30
         E(a.id, t, ui, "ec2", "DeleteSnapshot", "us-east-1", ip, ua, {"snapshotId": old},
@@ -322,7 +324,7 @@ class Scenarios:
                 "bucketName": b, "Host": "%s.s3.amazonaws.com" % b, "replication": ""},
                 None, ro=False, s3=True, extra=R.s3_extra(rng), version="1.08",
                 resources=[{"accountId": a.id, "type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::%s" % b}])
-            manifest("dr-replication-org", e, principal)
+            manifest("dr-replication-org", e, principal, "low")
 
     def _terraform(self, d, E, ids, rng, manifest, a, gh_ip):
         ci_role = a.roles["GitHubActions-Deploy"]

@@ -800,6 +800,27 @@ TEST(input_splitter, error_cap) {
   EXPECT_EQ(intact_events(f), range(0, 20));
   EXPECT_EQ(f.errors.size(), 5u);
   EXPECT_EQ(f.dropped_errors, 15u);
+  EXPECT_EQ(f.dropped_record_errors, 15u);
+}
+
+// Regression (found by tests/hostile): records lost beyond max_errors_per_file were counted as
+// file errors, so the run summary reported 1000 malformed records for a file with 3000.
+TEST(input_splitter, errors_beyond_the_cap_are_still_counted_by_kind) {
+  limits lim;
+  lim.max_errors_per_file = 4;
+  std::string text = "{\"Records\":[";
+  for (int i = 0; i < 10; ++i) text += make_event(i) + ",{\"eventVersion\":\"1.09\",@},";
+  text += make_event(10) + "]} trailing";  // + a file error beyond the cap
+  const loaded_file f = load_text(text, lim);
+  EXPECT_EQ(intact_events(f), range(0, 11));
+  EXPECT_EQ(f.errors.size(), 4u);
+  EXPECT_EQ(f.dropped_errors, 7u);
+  EXPECT_EQ(f.dropped_record_errors, 6u);
+  input_counters c;
+  c.add(f);
+  EXPECT_EQ(c.record_errors, 10u);
+  EXPECT_EQ(c.file_errors, 1u);
+  EXPECT_EQ(c.records, 11u);
 }
 
 // Random damage: never crashes, hands out only well-formed ranges, stays linear, and loses

@@ -35,7 +35,9 @@ void input_counters::add(const loaded_file& f) {
       ++record_errors;
     }
   }
-  file_errors += f.dropped_errors;
+  // Errors beyond max_errors_per_file are not kept, but each still lost a record or not.
+  record_errors += f.dropped_record_errors;
+  file_errors += f.dropped_errors - f.dropped_record_errors;
   if (!f.errors.empty() || f.dropped_errors != 0) ++files_with_errors;
 }
 

@@ -148,8 +148,9 @@ struct loaded_file {
   // their record_refs point there: every record is simply text.substr(offset, length).
   std::string text;
   std::vector<record_ref> records;
-  std::vector<record_error> errors;  // at most limits::max_errors_per_file, in offset order
-  uint64_t dropped_errors = 0;       // errors beyond that cap
+  std::vector<record_error> errors;    // at most limits::max_errors_per_file, in offset order
+  uint64_t dropped_errors = 0;         // errors beyond that cap
+  uint64_t dropped_record_errors = 0;  // of which record errors (a record was lost)
   file_format format = file_format::unknown;
   bool gzip = false;              // content was gzip (detected by magic bytes, not by name)
   bool skipped = false;           // nothing to process, on purpose; see skip_reason
@@ -192,8 +193,8 @@ struct input_counters {
   uint64_t files_skipped = 0;      // by discovery or by content
   uint64_t path_problems = 0;      // discovery_result::problems
   uint64_t records = 0;
-  uint64_t record_errors = 0;  // errors with an index (a record was lost)
-  uint64_t file_errors = 0;    // errors without an index, plus dropped_errors
+  uint64_t record_errors = 0;  // errors with an index (a record was lost), dropped ones too
+  uint64_t file_errors = 0;    // errors without an index, dropped ones too
   uint64_t compressed_bytes = 0;
   uint64_t decompressed_bytes = 0;
   std::map<std::string, uint64_t> skipped_by_reason;

@@ -426,6 +426,7 @@ class splitter {
   void add_error(uint32_t index, uint64_t offset, std::string reason) {
     if (f_.errors.size() >= lim_.max_errors_per_file) {
       ++f_.dropped_errors;
+      if (index != no_record) ++f_.dropped_record_errors;
       return;
     }
     f_.errors.push_back(record_error{index, offset, 0, std::move(reason)});
@@ -1029,6 +1030,7 @@ class splitter {
       f_.records.clear();
       f_.errors.resize(first_error_);
       f_.dropped_errors = 0;
+      f_.dropped_record_errors = 0;
     }
     // Errors in offset order, each with its line (one pass over the content).
     std::stable_sort(

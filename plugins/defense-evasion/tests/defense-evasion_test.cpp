@@ -877,3 +877,42 @@ TEST(DefenseEvasion, MalformedRequestsAreIgnored) {
   EXPECT_EQ(h.count("security-alarms-deleted"), 1u);
   EXPECT_EQ(h.findings().size(), 1u);
 }
+
+// ------------------------------------------------------------------------------------------
+// order independence: records of one file are unordered, files arrive minutes apart
+// ------------------------------------------------------------------------------------------
+TEST(DefenseEvasion, KeyDeletionReadBeforeTheTrailSettingThatNamesIt) {
+  harness h(&th_module_entry_v1);
+  h.feed(rec(
+      "kms.amazonaws.com", "ScheduleKeyDeletion",
+      R"({"keyId":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","pendingWindowInDays":7})",
+      "null", at("2026-11-20T10:02:30Z")));
+  // the UpdateTrail whose response names the key, 2.5 minutes earlier, read afterwards
+  h.feed(rec(
+      kCt, "UpdateTrail",
+      std::string(R"({"name":")") + kTrailArn + R"(","isMultiRegionTrail":false})",
+      R"({"name":"org-trail","s3BucketName":"acme-org-logs","isMultiRegionTrail":false,"kmsKeyId":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"})",
+      at("2026-11-20T10:00:00Z")));
+  h.finish();
+  auto fs = h.findings("cloudtrail-kms-key-disabled");
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_EQ(fs[0].severity, "high");
+  EXPECT_EQ(fs[0].evidence("trail"), "org-trail");
+  EXPECT_EQ(fs[0].evidence("pendingWindowInDays"), "7");
+  EXPECT_EQ(fs[0].evidence("eventName"), "ScheduleKeyDeletion");
+  EXPECT_EQ(fs[0].event_names[0], "ScheduleKeyDeletion");
+}
+
+TEST(DefenseEvasion, KeyDeletionLongBeforeTheKeyBecameATrailKeyIsQuiet) {
+  harness h(&th_module_entry_v1);
+  h.feed(rec("kms.amazonaws.com", "ScheduleKeyDeletion",
+             R"({"keyId":"1234abcd-12ab-34cd-56ef-1234567890ab","pendingWindowInDays":30})", "null",
+             at("2026-11-20T08:00:00Z")));
+  h.feed(rec("s3.amazonaws.com", "PutBucketLifecycle", R"({"bucketName":"x"})", "null",
+             at("2026-11-20T09:00:00Z")));  // event time moves on
+  h.feed(create_trail(
+      "2026-11-20T09:30:00Z",
+      R"("kmsKeyId":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")"));
+  h.finish();
+  EXPECT_EQ(h.count("cloudtrail-kms-key-disabled"), 0u);
+}

@@ -11,7 +11,7 @@ using namespace trailhound::testing;
 
 namespace {
 
-constexpr const char* ORG = R"(org_account_ids = ["111122223333", "444455556666"])";
+constexpr const char *ORG = R"(org_account_ids = ["111122223333", "444455556666"])";
 
 // A fresh eventID for every record (the host drops duplicate deliveries of one eventID).
 std::string unique_id() {
@@ -77,15 +77,38 @@ TEST(ExfilReplication, ExternalAccountWithOrgConfigIsCritical) {
   EXPECT_EQ(f.mitre[0], "T1537");
 }
 
-TEST(ExfilReplication, OrgDisasterRecoveryAccountIsLow) {
+TEST(ExfilReplication, OrgDisasterRecoveryAccountIsSilentByDefault) {
   harness h(&th_module_entry_v1);
   h.config(ORG);
+  h.feed(replication(R"({"Bucket":"arn:aws:s3:::prod-data-dr","Account":"444455556666"})"));
+  h.finish();
+  EXPECT_EQ(h.count("s3-replication-to-external-account"), 0u);
+}
+
+TEST(ExfilReplication, OrgDisasterRecoveryAccountIsLowWhenOrgSharingReported) {
+  harness h(&th_module_entry_v1);
+  h.config(std::string(ORG) + R"(
+[detectors.exfiltration-config.params]
+report_org_sharing = true)");
   h.feed(replication(R"({"Bucket":"arn:aws:s3:::prod-data-dr","Account":"444455556666"})"));
   h.finish();
   ASSERT_EQ(h.count("s3-replication-to-external-account"), 1u);
   auto f = h.findings("s3-replication-to-external-account")[0];
   EXPECT_EQ(f.severity, "low");
   EXPECT_EQ(f.evidence("accountClass"), "organization");
+}
+
+TEST(ExfilReplication, OrgDestinationPlusUnknownOwnerReportsOnlyTheUnknownOwner) {
+  harness h(&th_module_entry_v1);
+  h.config(ORG);
+  h.feed(s3(
+      "PutBucketReplication",
+      R"({"bucketName":"prod-data","ReplicationConfiguration":{"Rule":[{"ID":"dr","Status":"Enabled","Destination":{"Bucket":"arn:aws:s3:::dr","Account":"444455556666"}},{"ID":"x","Status":"Enabled","Destination":{"Bucket":"arn:aws:s3:::elsewhere"}}]}})"));
+  h.finish();
+  ASSERT_EQ(h.count("s3-replication-to-external-account"), 1u);
+  auto f = h.findings("s3-replication-to-external-account")[0];
+  EXPECT_EQ(f.severity, "low");
+  EXPECT_EQ(f.evidence("accountClass"), "unknown-owner");
 }
 
 TEST(ExfilReplication, NeverSeenAccountWithoutOrgConfigIsHigh) {
@@ -428,12 +451,48 @@ TEST(ExfilEbs, ExternalIsHighOrgIsLowOwnAndRemoveSilent) {
       R"({"snapshotId":"snap-4","attributeType":"CREATE_VOLUME_PERMISSION","createVolumePermission":{"remove":{"items":[{"userId":"999988887777"}]}}})"));
   h.finish();
   auto fs = h.findings("ebs-snapshot-shared");
-  ASSERT_EQ(fs.size(), 2u);
+  ASSERT_EQ(fs.size(), 1u);  // snap-2 goes to an org account: expected, silent
   EXPECT_EQ(fs[0].severity, "high");
   EXPECT_EQ(fs[0].evidence("addedAccounts"), R"(["999988887777"])");
   EXPECT_EQ(fs[0].evidence("accountClass"), "external");
-  EXPECT_EQ(fs[1].severity, "low");
-  EXPECT_EQ(fs[1].evidence("snapshotId"), "snap-2");
+}
+
+std::string share_snapshot(std::string_view snap, std::string_view account) {
+  return call(
+      "ec2.amazonaws.com", "ModifySnapshotAttribute",
+      R"({"snapshotId":")" + std::string(snap) +
+          R"(","attributeType":"CREATE_VOLUME_PERMISSION","createVolumePermission":{"add":{"items":[{"userId":")" +
+          std::string(account) + R"("}]}}})");
+}
+
+TEST(ExfilEbs, OrgShareIsLowWhenOrgSharingReported) {
+  harness h(&th_module_entry_v1);
+  h.config(std::string(ORG) + R"(
+[detectors.exfiltration-config.params]
+report_org_sharing = true)");
+  h.feed(share_snapshot("snap-2", "444455556666"));
+  h.finish();
+  ASSERT_EQ(h.count("ebs-snapshot-shared"), 1u);
+  auto f = h.findings("ebs-snapshot-shared")[0];
+  EXPECT_EQ(f.severity, "low");
+  EXPECT_EQ(f.evidence("accountClass"), "organization");
+  EXPECT_EQ(f.evidence("addedAccounts"), R"(["444455556666"])");
+}
+
+TEST(ExfilEbs, WithoutOrgConfigSeenAccountIsLowNeverSeenIsHigh) {
+  harness h(&th_module_entry_v1);
+  h.feed(activity_in("777788889999"));  // the backup account works in these logs
+  h.feed(share_snapshot("snap-backup", "777788889999"));
+  h.feed(share_snapshot("snap-exfil", "999988887777"));
+  h.finish();
+  auto fs = h.findings("ebs-snapshot-shared");
+  ASSERT_EQ(fs.size(), 2u);
+  EXPECT_EQ(fs[0].evidence("snapshotId"), "snap-backup");
+  EXPECT_EQ(fs[0].severity, "low");
+  EXPECT_EQ(fs[0].evidence("accountClass"), "seen-in-logs");
+  EXPECT_EQ(fs[1].evidence("snapshotId"), "snap-exfil");
+  EXPECT_EQ(fs[1].severity, "high");
+  EXPECT_EQ(fs[1].evidence("accountClass"), "never-seen");
 }
 
 TEST(ExfilEbs, AwsBackupServiceCopyIsSilent) {
@@ -463,8 +522,28 @@ TEST(ExfilAmi, LaunchPermissionExternalAndOrgArn) {
   EXPECT_EQ(fs[0].severity, "high");
   EXPECT_EQ(fs[0].evidence("imageId"), "ami-0abc");
   EXPECT_EQ(fs[0].evidence("accountClass"), "never-seen");
-  EXPECT_EQ(fs[1].severity, "low");
+  EXPECT_EQ(fs[1].severity,
+            "low");  // an organization we cannot place without org_account_ids
+  EXPECT_EQ(fs[1].evidence("addedAccounts"),
+            R"(["arn:aws:organizations::111122223333:organization/o-abc"])");
   EXPECT_EQ(fs[2].severity, "critical");
+}
+
+TEST(ExfilAmi, OrganizationArnIsPlacedWithOrgConfig) {
+  harness h(&th_module_entry_v1);
+  h.config(ORG);
+  h.feed(call(
+      "ec2.amazonaws.com", "ModifyImageAttribute",
+      R"({"imageId":"ami-ours","launchPermission":{"add":{"items":[{"organizationArn":"arn:aws:organizations::444455556666:organization/o-ours"}]}}})"));
+  h.feed(call(
+      "ec2.amazonaws.com", "ModifyImageAttribute",
+      R"({"imageId":"ami-theirs","launchPermission":{"add":{"items":[{"organizationalUnitArn":"arn:aws:organizations::999988887777:ou/o-evil/ou-abcd-1234"}]}}})"));
+  h.finish();
+  auto fs = h.findings("ami-shared");
+  ASSERT_EQ(fs.size(), 1u);  // our own organization is expected
+  EXPECT_EQ(fs[0].evidence("imageId"), "ami-theirs");
+  EXPECT_EQ(fs[0].severity, "high");
+  EXPECT_EQ(fs[0].evidence("accountClass"), "external");
 }
 
 // ---------------------------------------------------------------- RDS
@@ -485,13 +564,12 @@ TEST(ExfilRds, SnapshotSharing) {
       R"({"dBSnapshotIdentifier":"revoke","attributeName":"restore","valuesToRemove":["999988887777"]})"));
   h.finish();
   auto fs = h.findings("rds-snapshot-shared");
-  ASSERT_EQ(fs.size(), 3u);
+  ASSERT_EQ(fs.size(), 2u);  // backup-snap goes to an org account: silent
   EXPECT_EQ(fs[0].severity, "critical");
   EXPECT_EQ(fs[0].evidence("dBSnapshotIdentifier"), "prod-snap");
   EXPECT_EQ(fs[1].severity, "high");
   EXPECT_EQ(fs[1].evidence("dBClusterSnapshotIdentifier"), "aurora-snap");
   EXPECT_EQ(fs[1].evidence("addedAccounts"), R"(["999988887777"])");
-  EXPECT_EQ(fs[2].severity, "low");
 }
 
 TEST(ExfilRds, ExportTaskIsLowAndCanBeDisabled) {
@@ -535,10 +613,10 @@ TEST(ExfilDynamoDb, ExportToExternalOwnerIsHighOwnSilent) {
       R"({"tableArn":"arn:aws:dynamodb:us-east-1:111122223333:table/orders","s3Bucket":"lake","s3BucketOwner":"444455556666"})"));
   h.finish();
   auto fs = h.findings("dynamodb-export-external-account");
-  ASSERT_EQ(fs.size(), 2u);
+  ASSERT_EQ(fs.size(),
+            1u);  // the export to the org account 444455556666 is silent
   EXPECT_EQ(fs[0].severity, "high");
   EXPECT_EQ(fs[0].evidence("s3BucketOwner"), "999988887777");
-  EXPECT_EQ(fs[1].severity, "low");
 }
 
 // ---------------------------------------------------------------- DataSync
@@ -629,4 +707,89 @@ TEST(ExfilBucketPolicy, AccountGrantLimitedToOrganizationIsSilent) {
       R"([{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:role/Reader"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::prod-data/*","Condition":{"StringNotEquals":{"aws:PrincipalOrgID":"o-abc123"}}}])"));
   h.finish();
   ASSERT_EQ(h.count("s3-bucket-policy-external-account"), 1u);
+}
+
+// ---------------------------------------------------------------- DataSync, reversed order
+namespace {
+constexpr const char *kExtLoc = "arn:aws:datasync:us-east-1:111122223333:location/loc-ext";
+constexpr const char *kTask = "arn:aws:datasync:us-east-1:111122223333:task/task-9";
+std::string at_time(std::string record, std::string_view time) {
+  return merge_json(record, R"({"eventTime":")" + std::string(time) + R"("})");
+}
+std::string external_location(std::string_view time = "2026-11-20T10:00:00Z") {
+  return at_time(
+      call("datasync.amazonaws.com", "CreateLocationObjectStorage",
+           R"({"serverHostname":"s3.eu-central-003.backblazeb2.com","bucketName":"loot"})",
+           R"("responseElements":{"locationArn":")" + std::string(kExtLoc) + R"("})"),
+      time);
+}
+std::string create_task(std::string_view dst, std::string_view time = "2026-11-20T10:00:20Z") {
+  return at_time(
+      call(
+          "datasync.amazonaws.com", "CreateTask",
+          R"({"sourceLocationArn":"arn:aws:datasync:us-east-1:111122223333:location/loc-s3","destinationLocationArn":")" +
+              std::string(dst) + R"("})",
+          R"("responseElements":{"taskArn":")" + std::string(kTask) + R"("})"),
+      time);
+}
+std::string start_task(std::string_view time = "2026-11-20T10:01:00Z") {
+  return at_time(call("datasync.amazonaws.com", "StartTaskExecution",
+                      R"({"taskArn":")" + std::string(kTask) + R"("})"),
+                 time);
+}
+}  // namespace
+
+TEST(ExfilDataSync, TaskReadBeforeItsExternalLocationStillFires) {
+  harness h(&th_module_entry_v1);
+  h.feed(create_task(kExtLoc));  // the CreateTask record comes first in the file
+  h.feed(external_location());   // then the location it copies to
+  h.finish();
+  EXPECT_EQ(h.count("datasync-external-location"), 1u);
+  auto fs = h.findings("datasync-task-to-external-location");
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_EQ(fs[0].severity, "high");
+  EXPECT_EQ(fs[0].event_names[0], "CreateTask");
+  EXPECT_EQ(fs[0].evidence("destinationLocationArn"), kExtLoc);
+  EXPECT_EQ(fs[0].evidence("destinationType"), "CreateLocationObjectStorage");
+  EXPECT_EQ(fs[0].evidence("taskArn"), kTask);
+}
+
+TEST(ExfilDataSync, AllThreeStepsFullyReversedStillFire) {
+  harness h(&th_module_entry_v1);
+  h.feed(start_task());
+  h.feed(create_task(kExtLoc));
+  h.feed(external_location());
+  h.finish();
+  auto fs = h.findings("datasync-task-to-external-location");
+  ASSERT_EQ(fs.size(), 2u);
+  EXPECT_EQ(fs[0].event_names[0], "CreateTask");
+  EXPECT_EQ(fs[1].event_names[0], "StartTaskExecution");
+  EXPECT_EQ(fs[1].evidence("destinationLocationArn"), kExtLoc);
+}
+
+TEST(ExfilDataSync, ReversedInternalTaskAndLateLocationStaySilent) {
+  {
+    harness h(&th_module_entry_v1);  // reversed, but the destination is an S3 location
+    h.feed(create_task("arn:aws:datasync:us-east-1:111122223333:location/loc-s3b"));
+    h.feed(at_time(
+        call(
+            "datasync.amazonaws.com", "CreateLocationS3", R"({"s3BucketArn":"arn:aws:s3:::b"})",
+            R"("responseElements":{"locationArn":"arn:aws:datasync:us-east-1:111122223333:location/loc-s3b"})"),
+        "2026-11-20T10:00:00Z"));
+    h.finish();
+    EXPECT_TRUE(h.findings().empty());
+  }
+  {
+    harness h(&th_module_entry_v1);  // the location shows up far outside the reorder window
+    h.feed(create_task(kExtLoc, "2026-11-20T10:00:20Z"));
+    for (int m = 1; m <= 50; ++m) {  // time goes on
+      char t[32];
+      std::snprintf(t, sizeof t, "2026-11-20T10:%02d:30Z", m);
+      h.feed(at_time(s3("GetBucketAcl", R"({"bucketName":"x"})"), t));
+    }
+    h.feed(external_location("2026-11-20T10:55:00Z"));
+    h.finish();
+    EXPECT_EQ(h.count("datasync-external-location"), 1u);
+    EXPECT_EQ(h.count("datasync-task-to-external-location"), 0u);
+  }
 }

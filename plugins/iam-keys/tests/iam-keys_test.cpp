@@ -535,3 +535,241 @@ first_use_warmup = 0)");
   EXPECT_EQ(h.count("new-key-first-call-whoami"), 1u);
   EXPECT_TRUE(h.errors().empty());
 }
+
+// ------------------------------------------------------------------------------------------
+// learned state (a resumed or next-day run)
+
+TEST(IamKeys, StateKeepsWarmupAndKnownKeysAcrossRuns) {
+  std::string state;
+  {
+    harness day1(&th_module_entry_v1);
+    start_input(day1);  // the input starts: warm-up begins
+    day1.feed(at(key_call("iam.amazonaws.com", "ListUsers", "AKIAKNOWNKEY00000001"),
+                 "2026-11-20T12:00:00Z"));
+    day1.finish();
+    state = day1.snapshot("iam-keys");
+  }
+  harness day2(&th_module_entry_v1);
+  day2.start();
+  day2.restore("iam-keys", state);
+  // A key seen on day 1 calling whoami on day 2 is not new; an unknown key is, and the warm-up does
+  // not start again with the second run.
+  day2.feed(at(key_call("sts.amazonaws.com", "GetCallerIdentity", "AKIAKNOWNKEY00000001"),
+               "2026-11-21T03:00:00Z"));
+  day2.feed(at(key_call("sts.amazonaws.com", "GetCallerIdentity", "AKIASTOLENKEY0000001"),
+               "2026-11-21T03:05:00Z"));
+  day2.finish();
+  ASSERT_EQ(day2.count("new-key-first-call-whoami"), 1u);
+  EXPECT_EQ(day2.findings("new-key-first-call-whoami")[0].evidence("accessKeyId"),
+            "AKIASTOLENKEY0000001");
+}
+
+TEST(IamKeys, CorruptStateIsRefused) {
+  harness h(&th_module_entry_v1);
+  h.start();
+  EXPECT_THROW(h.restore("iam-keys", "\x05garbage"), std::runtime_error);
+}
+
+// ------------------------------------------------------------------------------------------
+// access-key-enumeration: security scanners and scheduled jobs
+
+namespace {
+// ListAccessKeys for `n` users by role `role`, session `session`, from `time_prefix`+"MM:SS".
+void enumerate(harness& h, const std::string& day_hour, const std::string& role,
+               const std::string& session, const std::string& ua, int n = 15) {
+  for (int i = 0; i < n; ++i) {
+    char mmss[16];
+    std::snprintf(mmss, sizeof mmss, "%02d:%02dZ", 10 + i / 60, i % 60);
+    h.feed(at(deploy("ListAccessKeys"), day_hour + ":" + mmss,
+              R"({"readOnly":true,"requestParameters":{"userName":"u)" + std::to_string(i) +
+                  R"("},"userAgent":")" + ua +
+                  R"(","userIdentity":{"arn":"arn:aws:sts::111122223333:assumed-role/)" + role +
+                  "/" + session +
+                  R"(","sessionContext":{"sessionIssuer":{"arn":"arn:aws:iam::111122223333:role/)" +
+                  role + R"(","userName":")" + role + R"("}}}})"));
+  }
+}
+constexpr const char* kBoto =
+    "Boto3/1.33.13 md/Botocore#1.33.13 ua/2.0 os/linux#6.1 lang/python#3.12.1";
+}  // namespace
+
+TEST(IamKeys, SecurityScannerEnumerationIsLow) {
+  harness h(&th_module_entry_v1);
+  // Prowler's default role session name, a plain Boto3 user agent
+  enumerate(h, "2026-11-20T02", "SecurityAudit", "ProwlerAssessmentSession", kBoto);
+  // Prowler's user agent suffix, any session name
+  enumerate(h, "2026-11-20T05", "Audit", "job-42", std::string(kBoto) + " APN_1826889");
+  // ScoutSuite's user agent
+  enumerate(h, "2026-11-20T08", "Audit2", "run",
+            "Scout Suite/5.14.0 (https://github.com/nccgroup/ScoutSuite)");
+  h.finish();
+  auto fs = h.findings("access-key-enumeration");
+  ASSERT_EQ(fs.size(), 3u);
+  EXPECT_EQ(fs[0].severity, "low");
+  EXPECT_EQ(fs[0].evidence("securityScanner"), "prowler");
+  EXPECT_EQ(fs[1].severity, "low");
+  EXPECT_EQ(fs[1].evidence("securityScanner"), "apn_1826889");
+  EXPECT_EQ(fs[2].severity, "low");
+  EXPECT_EQ(fs[2].evidence("securityScanner"), "scoutsuite");  // in its URL
+}
+
+TEST(IamKeys, UnnamedNightlyJobIsInfoFromItsSecondNightAttackerStaysMedium) {
+  harness h(&th_module_entry_v1);
+  enumerate(h, "2026-11-20T02", "Inventory", "s-1",
+            kBoto);  // first night: nothing says benign
+  enumerate(h, "2026-11-21T02", "Inventory", "s-2",
+            kBoto);  // same time next night
+  enumerate(h, "2026-11-22T03", "Inventory", "s-3",
+            kBoto);  // 50 min later than usual
+  enumerate(h, "2026-11-22T14", "Inventory", "s-4",
+            kBoto);  // same role, unusual time
+  // a stolen key enumerating for the first time, with an offensive OS in its user agent
+  for (int i = 0; i < 15; ++i) {
+    char tm[32];
+    std::snprintf(tm, sizeof tm, "2026-11-22T09:30:%02dZ", i);
+    h.feed(at(
+        key_call("iam.amazonaws.com", "ListAccessKeys", "AKIASVCREPORTING0001", "svc-reporting"),
+        tm,
+        R"({"requestParameters":{"userName":"u)" + std::to_string(i) +
+            R"("},"userAgent":"Boto3/1.34.0 md/Botocore#1.34.0 ua/2.0 os/linux#6.5.0-kali3-amd64","sourceIPAddress":"185.220.101.34"})"));
+  }
+  h.finish();
+  auto fs = h.findings("access-key-enumeration");
+  ASSERT_EQ(fs.size(), 5u);
+  EXPECT_EQ(fs[0].severity, "medium");
+  EXPECT_EQ(fs[0].evidence("recurringSchedule"), "");
+  EXPECT_EQ(fs[1].severity, "info");
+  EXPECT_EQ(fs[1].evidence("recurringSchedule"), "true");
+  EXPECT_EQ(fs[1].evidence("previousEpisodeTime"), "2026-11-20T02:10:00Z");
+  EXPECT_EQ(fs[2].severity, "info");
+  EXPECT_EQ(fs[3].severity, "medium");  // 14:10 matches no earlier night
+  EXPECT_EQ(fs[4].severity, "medium");
+  EXPECT_EQ(fs[4].evidence("callerArn"), "arn:aws:iam::111122223333:user/svc-reporting");
+}
+
+TEST(IamKeys, ScheduleDetectionCanBeTurnedOffAndSurvivesRuns) {
+  {
+    harness h(&th_module_entry_v1);
+    h.config(R"([detectors.iam-keys.params]
+schedule_tolerance = 0)");
+    enumerate(h, "2026-11-20T02", "Inventory", "s-1", kBoto);
+    enumerate(h, "2026-11-21T02", "Inventory", "s-2", kBoto);
+    h.finish();
+    auto fs = h.findings("access-key-enumeration");
+    ASSERT_EQ(fs.size(), 2u);
+    EXPECT_EQ(fs[1].severity, "medium");
+  }
+  // Day 1 in one run, day 2 in the next: the learned state carries the episode.
+  harness first(&th_module_entry_v1);
+  enumerate(first, "2026-11-20T02", "Inventory", "s-1", kBoto);
+  first.finish();
+  std::string bytes = first.snapshot("iam-keys");
+  harness second(&th_module_entry_v1);
+  second.start();
+  second.restore("iam-keys", bytes);
+  enumerate(second, "2026-11-21T02", "Inventory", "s-2", kBoto);
+  second.finish();
+  ASSERT_EQ(second.count("access-key-enumeration"), 1u);
+  EXPECT_EQ(second.findings("access-key-enumeration")[0].severity, "info");
+  harness third(&th_module_entry_v1);
+  third.start();
+  third.restore("iam-keys", bytes);
+  EXPECT_EQ(third.snapshot("iam-keys"), bytes);
+}
+
+// ------------------------------------------------------------------------------------------
+// order independence: records of one file are unordered, files arrive minutes apart
+
+TEST(IamKeys, BackdoorChainReadInReverseOrderStillFires) {
+  harness h(&th_module_entry_v1);
+  h.feed(at(alice("AttachUserPolicy"), "2026-11-20T10:00:40Z",
+            R"({"requestParameters":{"userName":"support-sync",
+                "policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"}})"));
+  h.feed(at(alice("CreateUser"), "2026-11-20T10:00:30Z",
+            R"({"requestParameters":{"userName":"support-sync"}})"));
+  h.feed(at(alice("CreateAccessKey"), "2026-11-20T10:00:00Z",
+            create_key_patch("admin-backup", "AKIAADMINBACKUP00001")));
+  h.finish();
+  ASSERT_EQ(h.count("backdoor-user-chain"), 1u);
+  auto f = h.findings("backdoor-user-chain")[0];
+  ASSERT_EQ(f.event_names.size(), 2u);
+  EXPECT_EQ(f.event_names[0], "CreateAccessKey");
+  EXPECT_EQ(f.event_names[1], "CreateUser");  // the earliest follow-up
+  EXPECT_EQ(f.evidence("secondsBetween"), "30");
+  EXPECT_EQ(f.first_seen, "2026-11-20T10:00:00Z");
+  EXPECT_NE(f.evidence("createAccessKey").find("AKIAADMINBACKUP00001"), std::string::npos);
+}
+
+TEST(IamKeys, PersistenceBeforeKeyCreationIsNoChainInEitherReadOrder) {
+  harness h(&th_module_entry_v1);
+  // onboarding: user first, key for it afterwards (event time), read key first
+  h.feed(at(alice("CreateAccessKey"), "2026-11-20T10:02:00Z",
+            create_key_patch("newhire", "AKIANEWHIRE000000001")));
+  h.feed(at(alice("CreateUser"), "2026-11-20T10:00:00Z",
+            R"({"requestParameters":{"userName":"newhire"}})"));
+  h.finish();
+  EXPECT_EQ(h.count("backdoor-user-chain"), 0u);
+}
+
+TEST(IamKeys, WhoamiReadAfterALaterCallOfTheKeyIsStillItsFirstCall) {
+  harness h(&th_module_entry_v1);
+  start_input(h);
+  h.feed(at(key_call("iam.amazonaws.com", "ListUsers", "AKIASTOLENKEY0000001"),
+            "2026-11-21T03:00:20Z"));
+  h.feed(at(key_call("sts.amazonaws.com", "GetCallerIdentity", "AKIASTOLENKEY0000001"),
+            "2026-11-21T03:00:05Z"));
+  // a key whose whoami really came second
+  h.feed(at(key_call("iam.amazonaws.com", "ListUsers", "AKIAOTHERKEY00000001"),
+            "2026-11-21T04:00:00Z"));
+  h.feed(at(key_call("sts.amazonaws.com", "GetCallerIdentity", "AKIAOTHERKEY00000001"),
+            "2026-11-21T04:00:30Z"));
+  h.finish();
+  ASSERT_EQ(h.count("new-key-first-call-whoami"), 1u);
+  EXPECT_EQ(h.findings("new-key-first-call-whoami")[0].evidence("accessKeyId"),
+            "AKIASTOLENKEY0000001");
+}
+
+TEST(IamKeys, WhoamiReadBeforeTheKeyCreationIsResolvedByIt) {
+  harness h(&th_module_entry_v1);
+  start_input(h);
+  // a key made for another user, its whoami read first: high
+  h.feed(at(key_call("sts.amazonaws.com", "GetCallerIdentity", "AKIABOBNEWKEY0000001", "bob"),
+            "2026-11-21T03:05:00Z"));
+  h.feed(at(alice("CreateAccessKey"), "2026-11-21T03:00:00Z",
+            create_key_patch("bob", "AKIABOBNEWKEY0000001")));
+  // own key rotation, whoami read first: benign
+  h.feed(at(key_call("sts.amazonaws.com", "GetCallerIdentity", "AKIAALICENEWKEY00001", "alice"),
+            "2026-11-21T05:00:40Z"));
+  h.feed(at(alice("CreateAccessKey"), "2026-11-21T05:00:00Z",
+            create_key_patch("", "AKIAALICENEWKEY00001")));
+  h.finish();
+  auto fs = h.findings("new-key-first-call-whoami");
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_EQ(fs[0].severity, "high");
+  EXPECT_EQ(fs[0].evidence("accessKeyId"), "AKIABOBNEWKEY0000001");
+  EXPECT_EQ(fs[0].evidence("createdBy"), "arn:aws:iam::111122223333:user/alice");
+  EXPECT_EQ(fs[0].evidence("keyOwner"), "bob");
+}
+
+TEST(IamKeys, BackdoorChainUsesTheEarliestFollowUpWhateverTheReadOrder) {
+  for (int order = 0; order < 3; ++order) {
+    harness h(&th_module_entry_v1);
+    std::string key = at(alice("CreateAccessKey"), "2026-11-20T10:00:00Z",
+                         create_key_patch("admin-backup", "AKIAADMINBACKUP00001"));
+    std::string user = at(alice("CreateUser"), "2026-11-20T10:00:30Z",
+                          R"({"requestParameters":{"userName":"support-sync"}})");
+    std::string attach = at(alice("AttachUserPolicy"), "2026-11-20T10:00:40Z",
+                            R"({"requestParameters":{"userName":"support-sync",
+                "policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"}})");
+    if (order == 0) h.feed({key, user, attach});
+    if (order == 1) h.feed({attach, key, user});  // the admin attach is matched first...
+    if (order == 2) h.feed({key, attach, user});  // ...and replaced by the earlier CreateUser
+    h.finish();
+    ASSERT_EQ(h.count("backdoor-user-chain"), 1u) << order;
+    auto f = h.findings("backdoor-user-chain")[0];
+    EXPECT_EQ(f.severity, "high") << order;
+    ASSERT_EQ(f.event_names.size(), 2u);
+    EXPECT_EQ(f.event_names[1], "CreateUser") << order;
+    EXPECT_EQ(f.evidence("secondsBetween"), "30") << order;
+  }
+}

@@ -466,3 +466,82 @@ TEST(MfaAndSignin, AwsServiceActivityIsQuiet) {
   h.finish();
   EXPECT_EQ(h.findings().size(), 0u);
 }
+
+// ------------------------------------------------------------------------------------------
+// order independence: records of one file are unordered, files arrive minutes apart
+// ------------------------------------------------------------------------------------------
+
+TEST(MfaAndSignin, SuccessReadBeforeItsBurstStillCorrelates) {
+  harness h(&th_module_entry_v1);
+  // the late file with the last failures and the success is read before the earlier one
+  h.feed(login(ALICE_SIGNIN, "Success", "No", "192.0.2.50", 200));
+  for (int i = 5; i >= 0; --i) h.feed(failed("alice", "192.0.2.50", i * 20));
+  h.finish();
+  EXPECT_EQ(h.count("console-brute-force-user"), 1u);
+  ASSERT_EQ(h.count("console-brute-force-succeeded"), 1u);
+  auto f = h.findings("console-brute-force-succeeded")[0];
+  EXPECT_EQ(f.severity, "critical");
+  EXPECT_EQ(f.evidence("matchedBy"), "user");
+  EXPECT_EQ(f.evidence("burstRule"), "console-brute-force-user");
+  EXPECT_EQ(f.evidence("failedAttempts"), "5");  // matched as soon as 5 preceded it
+  EXPECT_EQ(f.evidence("secondsSinceLastFailure"), "100");
+  EXPECT_EQ(f.event_names[0], "ConsoleLogin");
+  EXPECT_GE(f.event_ids.size(), 6u);
+}
+
+TEST(MfaAndSignin, SuccessBeforeTheFailuresInEventTimeIsNoBruteForceSuccess) {
+  harness h(&th_module_entry_v1);
+  h.feed(login(ALICE_SIGNIN, "Success", "Yes", "192.0.2.50", 0));  // she signed in first
+  for (int i = 1; i <= 6; ++i) h.feed(failed("alice", "192.0.2.50", i * 20));  // then guessing
+  // a typo then a good password, read in reverse
+  h.feed(login(iam_user_identity("bob"), "Success", "Yes", "198.51.100.7", 541));
+  h.feed(failed("bob", "198.51.100.7", 500));
+  h.finish();
+  EXPECT_EQ(h.count("console-brute-force-user"), 1u);
+  EXPECT_EQ(h.count("console-brute-force-succeeded"), 0u);
+}
+
+TEST(MfaAndSignin, NewDeviceReadBeforeTheRemovalIsAReplacement) {
+  harness h(&th_module_entry_v1);
+  h.feed(enable("alice", 120));
+  h.feed(deactivate(records::iam_user("iam.amazonaws.com", "DeactivateMFADevice"), "alice",
+                    "arn:aws:iam::111122223333:mfa/alice", 0));
+  h.feed(login(ALICE_SIGNIN, "Success", "Yes", "198.51.100.10", 4 * 3600));  // time moves on
+  h.finish();
+  EXPECT_EQ(h.count("mfa-removed-self"), 0u);
+}
+
+TEST(MfaAndSignin, OldEnableDoesNotExcuseALaterRemoval) {
+  harness h(&th_module_entry_v1);
+  h.feed(enable("alice", 0));  // enrolled long before
+  h.feed(deactivate(records::iam_user("iam.amazonaws.com", "DeactivateMFADevice"), "alice",
+                    "arn:aws:iam::111122223333:mfa/alice", 3600));
+  h.finish();
+  EXPECT_EQ(h.count("mfa-removed-self"), 1u);
+}
+
+TEST(MfaAndSignin, RootDeviceDeleteReadBeforeItsDeactivationGivesOneFinding) {
+  harness h(&th_module_entry_v1);
+  h.feed(deactivate(records::root("iam.amazonaws.com", "DeleteVirtualMFADevice"), "",
+                    "arn:aws:iam::111122223333:mfa/root-account-mfa-device", 10));
+  h.feed(deactivate(records::root("iam.amazonaws.com", "DeactivateMFADevice"), "",
+                    "arn:aws:iam::111122223333:mfa/root-account-mfa-device", 0));
+  h.finish();
+  ASSERT_EQ(h.count("mfa-removed-root"), 1u);  // as in the forward order
+  auto f = h.findings("mfa-removed-root")[0];
+  EXPECT_EQ(f.severity, "critical");
+  EXPECT_EQ(f.event_names[0], "DeactivateMFADevice");
+  ASSERT_EQ(f.event_names.size(), 2u);
+  EXPECT_EQ(f.event_names[1], "DeleteVirtualMFADevice");
+}
+
+TEST(MfaAndSignin, RootDeviceDeletedAloneIsStillReported) {
+  harness h(&th_module_entry_v1);
+  // its deactivation lies before the logs
+  h.feed(deactivate(records::root("iam.amazonaws.com", "DeleteVirtualMFADevice"), "",
+                    "arn:aws:iam::111122223333:mfa/root-account-mfa-device", 0));
+  h.feed(login(ALICE_SIGNIN, "Success", "Yes", "198.51.100.10", 1800));  // time moves on
+  EXPECT_EQ(h.count("mfa-removed-root"), 1u);
+  h.finish();
+  EXPECT_EQ(h.count("mfa-removed-root"), 1u);
+}

@@ -344,8 +344,11 @@ TEST(PrivilegeEscalation, PasswordLookAlikesAreLowerOrQuiet) {
   h.finish();
   auto fs = h.findings("login-profile-for-other-user");
   ASSERT_EQ(fs.size(), 2u);
+  // bob's is held a few minutes for a late CreateUser: emitted after newhire's
+  if (fs[0].evidence("userName") == "newhire") std::swap(fs[0], fs[1]);
   EXPECT_EQ(fs[0].evidence("userName"), "bob");
   EXPECT_EQ(fs[0].severity, "low");
+  EXPECT_EQ(fs[0].evidence("userCreatedByCaller"), "false");
   EXPECT_EQ(fs[1].evidence("userName"), "newhire");
   EXPECT_EQ(fs[1].severity, "low");
   EXPECT_EQ(fs[1].evidence("userCreatedByCaller"), "true");
@@ -713,4 +716,125 @@ TEST(PrivilegeEscalation, LambdaLayerWithoutOrgListIsMedium) {
   h.finish();
   ASSERT_EQ(h.count("lambda-external-layer"), 1u);
   EXPECT_EQ(h.findings("lambda-external-layer")[0].severity, "medium");
+}
+
+// ------------------------------------------------------------------------------------------
+// order independence: records of one file are unordered, files arrive minutes apart
+// ------------------------------------------------------------------------------------------
+TEST(PrivilegeEscalation, NewUserChainReadInReverseOrderStillFires) {
+  harness h(&th_module_entry_v1);
+  h.feed(iam(
+      "AttachUserPolicy",
+      R"("requestParameters":{"userName":"support-sync","policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"})",
+      15));
+  h.feed(iam("CreateUser", R"("requestParameters":{"userName":"support-sync"})", 0));
+  h.finish();
+  EXPECT_EQ(h.count("admin-policy-attached"), 1u);
+  ASSERT_EQ(h.count("new-user-granted-admin"), 1u);
+  auto f = h.findings("new-user-granted-admin")[0];
+  EXPECT_EQ(f.severity, "high");
+  EXPECT_EQ(f.event_names[0], "CreateUser");
+  EXPECT_EQ(f.event_names[1], "AttachUserPolicy");
+  EXPECT_EQ(f.evidence("secondsAfterCreateUser"), "15");
+  EXPECT_EQ(f.evidence("grantRule"), "admin-policy-attached");
+}
+
+TEST(PrivilegeEscalation, GrantToAnExistingUserThenAnotherCallersCreateUserIsNoChain) {
+  harness h(&th_module_entry_v1);
+  h.feed(iam(
+      "AttachUserPolicy",
+      R"("requestParameters":{"userName":"ops","policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"})",
+      15));
+  // somebody else (re)creates a user of that name: not the same caller
+  h.feed(
+      engineer("iam.amazonaws.com", "CreateUser", R"("requestParameters":{"userName":"ops"})", 0));
+  h.finish();
+  EXPECT_EQ(h.count("new-user-granted-admin"), 0u);
+}
+
+TEST(PrivilegeEscalation, OnboardingLoginProfileReadBeforeCreateUserIsLow) {
+  harness h(&th_module_entry_v1);
+  h.feed(iam("CreateLoginProfile",
+             R"("requestParameters":{"userName":"newhire","passwordResetRequired":true})", 30));
+  h.feed(iam("CreateUser", R"("requestParameters":{"userName":"newhire"})", 0));
+  // and a password for an existing user, which must stay high after its hold
+  h.feed(iam("CreateLoginProfile",
+             R"("requestParameters":{"userName":"ops-legacy","passwordResetRequired":false})", 60));
+  h.feed(iam("ListUsers", "", 1200));  // event time moves on: the hold ends
+  auto fs = h.findings("login-profile-for-other-user");
+  ASSERT_EQ(fs.size(), 2u);
+  EXPECT_EQ(fs[0].evidence("userName"), "newhire");
+  EXPECT_EQ(fs[0].severity, "low");
+  EXPECT_EQ(fs[0].evidence("userCreatedByCaller"), "true");
+  EXPECT_EQ(fs[1].evidence("userName"), "ops-legacy");
+  EXPECT_EQ(fs[1].severity, "high");
+  h.finish();
+}
+
+TEST(PrivilegeEscalation, AttachReadBeforeTheBroadCustomerPolicyIsCreated) {
+  harness h(&th_module_entry_v1);
+  h.feed(iam(
+      "AttachUserPolicy",
+      R"("requestParameters":{"userName":"bob","policyArn":"arn:aws:iam::111122223333:policy/ops-all"})",
+      20));
+  h.feed(iam(
+      "CreatePolicy",
+      R"("requestParameters":{"policyName":"ops-all","policyDocument":)" + quoted(ADMIN_DOC) +
+          R"(},"responseElements":{"policy":{"arn":"arn:aws:iam::111122223333:policy/ops-all"}})",
+      0));
+  // a scoped customer policy attached: still nothing
+  h.feed(iam(
+      "AttachUserPolicy",
+      R"("requestParameters":{"userName":"bob","policyArn":"arn:aws:iam::111122223333:policy/reports"})",
+      40));
+  h.feed(iam(
+      "CreatePolicy",
+      R"("requestParameters":{"policyName":"reports","policyDocument":)" + quoted(SCOPED_DOC) +
+          R"(},"responseElements":{"policy":{"arn":"arn:aws:iam::111122223333:policy/reports"}})",
+      30));
+  h.finish();
+  ASSERT_EQ(h.count("admin-policy-attached"), 1u);
+  auto f = h.findings("admin-policy-attached")[0];
+  EXPECT_EQ(f.severity, "high");
+  EXPECT_EQ(f.evidence("policyArn"), "arn:aws:iam::111122223333:policy/ops-all");
+  EXPECT_EQ(f.evidence("policyClass"), "admin");
+  EXPECT_EQ(f.event_names[0], "AttachUserPolicy");
+}
+
+TEST(PrivilegeEscalation, AddToGroupReadBeforeTheGroupBecameAdmin) {
+  harness h(&th_module_entry_v1);
+  h.feed(engineer("iam.amazonaws.com", "AddUserToGroup",
+                  R"("requestParameters":{"groupName":"Developers","userName":"bob"})", 30));
+  h.feed(engineer(
+      "iam.amazonaws.com", "AttachGroupPolicy",
+      R"("requestParameters":{"groupName":"Developers","policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"})",
+      0));
+  // a harmless group stays quiet
+  h.feed(engineer("iam.amazonaws.com", "AddUserToGroup",
+                  R"("requestParameters":{"groupName":"Readers","userName":"carol"})", 60));
+  h.finish();
+  ASSERT_EQ(h.count("added-to-admin-group"), 1u);
+  auto f = h.findings("added-to-admin-group")[0];
+  EXPECT_EQ(f.severity, "high");
+  EXPECT_EQ(f.evidence("groupName"), "Developers");
+  EXPECT_EQ(f.evidence("matchedBy"), "admin-policy-seen");
+}
+
+TEST(PrivilegeEscalation, SetDefaultReadBeforeTheBroadVersionIsCreated) {
+  harness h(&th_module_entry_v1);
+  h.feed(iam(
+      "SetDefaultPolicyVersion",
+      R"("requestParameters":{"policyArn":"arn:aws:iam::111122223333:policy/app","versionId":"v4"})",
+      60));
+  h.feed(iam(
+      "CreatePolicyVersion",
+      R"("requestParameters":{"policyArn":"arn:aws:iam::111122223333:policy/app","setAsDefault":false,"policyDocument":)" +
+          quoted(ADMIN_DOC) +
+          R"(},"responseElements":{"policyVersion":{"versionId":"v4","isDefaultVersion":false}})",
+      0));
+  h.finish();
+  ASSERT_EQ(h.count("broad-policy-version-default"), 1u);
+  auto f = h.findings("broad-policy-version-default")[0];
+  EXPECT_EQ(f.evidence("versionId"), "v4");
+  EXPECT_EQ(f.event_names[0], "SetDefaultPolicyVersion");
 }

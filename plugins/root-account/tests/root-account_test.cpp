@@ -134,6 +134,30 @@ TEST(RootAccount, SuccessAfterFailuresIsRaised) {
   EXPECT_EQ(f.evidence("priorFailedAttempts"), "2");
 }
 
+TEST(RootAccount, SuccessReadBeforeItsEarlierFailuresIsStillRaised) {
+  harness h(&th_module_entry_v1);
+  // one CloudTrail file, records unordered: the success comes first
+  h.feed(at(console_login("Success", "No", "192.0.2.77"), "2026-11-20T10:01:00Z"));
+  h.feed(at(console_login("Failure", "No", "192.0.2.77"), "2026-11-20T10:00:30Z"));
+  h.feed(at(console_login("Failure", "No", "192.0.2.77"), "2026-11-20T10:00:00Z"));
+  h.finish();
+  ASSERT_EQ(h.count("root-console-login-without-mfa"), 1u);
+  auto f = h.findings("root-console-login-without-mfa")[0];
+  EXPECT_EQ(f.severity, "critical");
+  EXPECT_EQ(f.evidence("priorFailedAttempts"), "2");
+}
+
+TEST(RootAccount, FailureAfterTheSuccessDoesNotRaiseIt) {
+  harness h(&th_module_entry_v1);
+  h.feed(at(console_login("Success", "Yes"), "2026-11-20T10:00:00Z"));
+  h.feed(at(console_login("Failure", "No"), "2026-11-20T10:02:00Z"));  // later: a new attempt
+  // time goes on: the held success is released on event time, not only at the end
+  h.feed(at(root_call("s3.amazonaws.com", "ListBuckets"), "2026-11-20T10:20:00Z"));
+  ASSERT_EQ(h.count("root-console-login"), 1u);
+  EXPECT_EQ(h.findings("root-console-login")[0].severity, "medium");
+  h.finish();
+}
+
 TEST(RootAccount, SuccessLongAfterFailureIsNotRaised) {
   harness h(&th_module_entry_v1);
   h.feed(at(console_login("Failure", "No"), "2026-11-20T08:00:00Z"));

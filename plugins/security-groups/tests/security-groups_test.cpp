@@ -539,11 +539,34 @@ TEST(SecurityGroups, CreatedAndOpenedSeenOutOfOrder) {
   h.feed(ingress("tcp", 3389, 3389, "0.0.0.0/0", at("2026-11-20T10:01:00Z"), "sg-new2"));
   h.feed(create_group("sg-new2", "2026-11-20T10:00:30Z"));
   h.finish();
-  EXPECT_EQ(h.count("security-group-ingress-world-open"), 1u);
+  // the same findings as in the forward order: the plain one is superseded
+  EXPECT_EQ(h.count("security-group-ingress-world-open"), 0u);
   ASSERT_EQ(h.count("security-group-created-and-opened"), 1u);
   auto f = h.findings("security-group-created-and-opened")[0];
   EXPECT_EQ(f.severity, "critical");
   EXPECT_EQ(f.evidence("groupId"), "sg-new2");
+}
+
+TEST(SecurityGroups, OutOfOrderNewGroupKeepsItsWebFindingOnly) {
+  harness h(&th_module_entry_v1);
+  h.feed(ingress("tcp", 22, 22, "0.0.0.0/0", at("2026-11-20T10:01:00Z"), "sg-new3"));
+  h.feed(ingress("tcp", 443, 443, "0.0.0.0/0", at("2026-11-20T10:01:05Z"), "sg-new3"));
+  h.feed(create_group("sg-new3", "2026-11-20T10:00:30Z"));
+  h.finish();
+  EXPECT_EQ(h.count("security-group-created-and-opened"), 1u);
+  auto fs = h.findings("security-group-ingress-world-open");
+  ASSERT_EQ(fs.size(), 1u);  // 443: reported as in the forward order (info)
+  EXPECT_NE(fs[0].evidence("exposures").find("443"), std::string::npos);
+}
+
+TEST(SecurityGroups, OpeningOfAGroupNeverCreatedInTheLogsIsReleasedAfterTheHold) {
+  harness h(&th_module_entry_v1);
+  h.feed(ingress("tcp", 22, 22, "0.0.0.0/0", at("2026-11-20T10:00:00Z"), "sg-old2"));
+  // event time moves on: released before the end of input
+  h.feed(ingress("tcp", 443, 443, "10.0.0.0/8", at("2026-11-20T10:20:00Z"), "sg-other"));
+  EXPECT_EQ(h.count("security-group-ingress-world-open"), 1u);
+  h.finish();
+  EXPECT_EQ(h.count("security-group-created-and-opened"), 0u);
 }
 
 TEST(SecurityGroups, OpenedLongAfterCreationIsPlainFinding) {
@@ -630,6 +653,34 @@ TEST(SecurityGroups, RestrictiveEgressReplacedWithAllowAll) {
   EXPECT_EQ(f.evidence("allowedCidr"), "0.0.0.0/0");
   ASSERT_EQ(f.event_names.size(), 2u);
   EXPECT_EQ(f.event_names[0], "RevokeSecurityGroupEgress");
+}
+
+TEST(SecurityGroups, AllowAllReadBeforeTheRevokeStillFires) {
+  harness h(&th_module_entry_v1);
+  // one file, records unordered: the allow-all comes first
+  h.feed(egress("AuthorizeSecurityGroupEgress", "-1", -1, -1, "0.0.0.0/0", "2026-11-20T10:03:00Z"));
+  h.feed(
+      egress("RevokeSecurityGroupEgress", "tcp", 443, 443, "10.50.0.0/16", "2026-11-20T10:00:00Z"));
+  h.finish();
+  EXPECT_EQ(h.count("security-group-egress-revoked"), 1u);
+  ASSERT_EQ(h.count("security-group-egress-restrictions-replaced"), 1u);
+  auto f = h.findings("security-group-egress-restrictions-replaced")[0];
+  EXPECT_EQ(f.severity, "medium");
+  EXPECT_EQ(f.evidence("allowedCidr"), "0.0.0.0/0");
+  ASSERT_EQ(f.event_names.size(), 2u);
+  EXPECT_EQ(f.event_names[0], "RevokeSecurityGroupEgress");
+  EXPECT_EQ(f.event_names[1], "AuthorizeSecurityGroupEgress");
+  EXPECT_NE(f.evidence("revokedRules").find("10.50.0.0/16"), std::string::npos);
+}
+
+TEST(SecurityGroups, AllowAllLongBeforeTheRevokeIsQuietInEitherReadOrder) {
+  harness h(&th_module_entry_v1);
+  // the group was created with allow-all (Terraform) half an hour before restrictions went
+  h.feed(egress("AuthorizeSecurityGroupEgress", "-1", -1, -1, "0.0.0.0/0", "2026-11-20T09:30:00Z"));
+  h.feed(
+      egress("RevokeSecurityGroupEgress", "tcp", 443, 443, "10.50.0.0/16", "2026-11-20T10:00:00Z"));
+  h.finish();
+  EXPECT_EQ(h.count("security-group-egress-restrictions-replaced"), 0u);
 }
 
 TEST(SecurityGroups, AllowAllEgressLongAfterRevokeIsQuiet) {

@@ -567,4 +567,19 @@ class distinct_window {
   std::unordered_map<std::string, State> map_;
 };
 
+// ------------------------------------------------------------------------------------------
+// Security scanners
+// ------------------------------------------------------------------------------------------
+
+// Default lower-case substrings naming cloud security posture scanners, as the TOML literal of a
+// TH_PARAM_STRING_LIST default, so that every family recognises the same tools (recon-tooling
+// `scanner_user_agents`, iam-keys `scanner_user_agents`). What the tools send: Prowler the user
+// agent suffix "APN_1826889" and the role session "ProwlerAssessmentSession"; ScoutSuite
+// "Scout Suite/<version>"; Cloud Custodian the user agent and session "CloudCustodian";
+// Steampipe, CloudSploit, CloudMapper, PMapper and Cloudsplaining their names.
+inline constexpr const char* kSecurityScannerAgentsToml =
+    "[\"scoutsuite\", \"scout suite\", \"scout-suite\", \"prowler\", \"apn_1826889\", "
+    "\"cloudsploit\", \"cloudsplaining\", \"cloudmapper\", \"pmapper\", \"steampipe\", "
+    "\"cloudcustodian\", \"cloud-custodian\"]";
+
 }  // namespace trailhound::sdk::util
