@@ -5,12 +5,11 @@
 #include <algorithm>
 #include <string>
 #include <string_view>
+#include <trailhound/baseline.hpp>
 #include <trailhound/sdk.hpp>
 #include <unordered_map>
 #include <utility>
 #include <vector>
-
-#include <trailhound/baseline.hpp>
 
 namespace {
 using namespace trailhound::sdk;

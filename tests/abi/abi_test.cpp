@@ -236,7 +236,8 @@ TEST(AbiLoader, V1_0PluginLoadsAndRunsInCurrentHost) {
   eng.add(m.detectors[0]);
   ASSERT_TRUE(eng.start().empty());
   cloudtrail::record_parser parser;
-  std::string rec = R"({"eventVersion":"1.09","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","userName":"alice"},"eventTime":"2026-11-20T10:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.10","requestParameters":{"userName":"backdoor"},"eventID":"0b5e1c1d-0000-4000-8000-000000000001","recipientAccountId":"111122223333"})";
+  std::string rec =
+      R"({"eventVersion":"1.09","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","userName":"alice"},"eventTime":"2026-11-20T10:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.10","requestParameters":{"userName":"backdoor"},"eventID":"0b5e1c1d-0000-4000-8000-000000000001","recipientAccountId":"111122223333"})";
   th_event ev;
   cloudtrail::parse_error err;
   ASSERT_TRUE(parser.parse(rec, ev, err)) << err.reason;

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Layout table of the current ABI header (generated once; the field list is the v1.0 one).
+#include <trailhound/plugin_abi.h>
+
 #include <cstddef>
 #include <cstdint>
-#include <trailhound/plugin_abi.h>
+
 #include "layout.hpp"
 
 const std::vector<layout_entry>& layout_current() {
@@ -145,7 +147,8 @@ const std::vector<layout_entry>& layout_current() {
       {"th_detector_desc", "on_event", offsetof(th_detector_desc, on_event)},
       {"th_detector_desc", "on_tick", offsetof(th_detector_desc, on_tick)},
       {"th_detector_desc", "on_flush", offsetof(th_detector_desc, on_flush)},
-      {"th_detector_desc", "state_schema_version", offsetof(th_detector_desc, state_schema_version)},
+      {"th_detector_desc", "state_schema_version",
+       offsetof(th_detector_desc, state_schema_version)},
       {"th_detector_desc", "snapshot_state", offsetof(th_detector_desc, snapshot_state)},
       {"th_detector_desc", "restore_state", offsetof(th_detector_desc, restore_state)},
       {"th_detector_desc", "tick_interval_ms", offsetof(th_detector_desc, tick_interval_ms)},

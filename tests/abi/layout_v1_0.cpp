@@ -2,8 +2,9 @@
 // Layout table of the FROZEN v1.0 ABI header (generated once; the field list is the v1.0 one).
 #include <cstddef>
 #include <cstdint>
-#include "v1_0/trailhound/plugin_abi.h"
+
 #include "layout.hpp"
+#include "v1_0/trailhound/plugin_abi.h"
 
 const std::vector<layout_entry>& layout_v1_0() {
   static const std::vector<layout_entry> table = {
@@ -145,7 +146,8 @@ const std::vector<layout_entry>& layout_v1_0() {
       {"th_detector_desc", "on_event", offsetof(th_detector_desc, on_event)},
       {"th_detector_desc", "on_tick", offsetof(th_detector_desc, on_tick)},
       {"th_detector_desc", "on_flush", offsetof(th_detector_desc, on_flush)},
-      {"th_detector_desc", "state_schema_version", offsetof(th_detector_desc, state_schema_version)},
+      {"th_detector_desc", "state_schema_version",
+       offsetof(th_detector_desc, state_schema_version)},
       {"th_detector_desc", "snapshot_state", offsetof(th_detector_desc, snapshot_state)},
       {"th_detector_desc", "restore_state", offsetof(th_detector_desc, restore_state)},
       {"th_detector_desc", "tick_interval_ms", offsetof(th_detector_desc, tick_interval_ms)},

@@ -63,7 +63,7 @@ static th_status on_event(void* p, const th_event* ev) {
 static const th_subscription sub = {sizeof(th_subscription), "iam.amazonaws.com", "CreateUser"};
 static const th_subscription* const subs[] = {&sub};
 static const th_rule_desc rule = {sizeof(th_rule_desc), "user-created", TH_SEVERITY_LOW,
-                                  "IAM user created", "T1136.003", "every CreateUser"};
+                                  "IAM user created",   "T1136.003",    "every CreateUser"};
 static const th_rule_desc* const rules[] = {&rule};
 
 static th_detector_desc make_detector(void) {

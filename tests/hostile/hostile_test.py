@@ -21,6 +21,21 @@ GEN = os.path.join(SRC, "scripts", "gen-hostile")
 # 0 (default) skips the 100 000 tiny files test; CTest's hostile.tiny_files sets it.
 TINY_FILES = int(os.environ.get("TRAILHOUND_TINY_FILES", "0"))
 
+
+def tiny_tmp_root():
+    """Where to write the tiny files: TRAILHOUND_TINY_TMP, else /dev/shm when it is a roomy
+    tmpfs (creating and deleting 10^5 files on a busy disk took 20 s to 3 minutes here, on
+    tmpfs 15 s; the scan itself takes 4 s either way), else TMP_ROOT."""
+    if os.environ.get("TRAILHOUND_TINY_TMP"):
+        return os.environ["TRAILHOUND_TINY_TMP"]
+    try:
+        st = os.statvfs("/dev/shm")
+        if st.f_bavail * st.f_frsize >= 2 << 30 and os.access("/dev/shm", os.W_OK):
+            return "/dev/shm"
+    except OSError:
+        pass
+    return TMP_ROOT
+
 TREE_TIMEOUT = 180  # seconds for a scan of the whole tree (about 1 s here)
 FILE_TIMEOUT = 60   # seconds for a scan of one file
 TINY_TIMEOUT = 300
@@ -279,8 +294,9 @@ class GeneratorTest(unittest.TestCase):
 @unittest.skipUnless(TINY_FILES, "set TRAILHOUND_TINY_FILES=100000 (CTest: hostile.tiny_files)")
 class TinyFilesTest(unittest.TestCase):
     def test_many_tiny_files(self):
-        os.makedirs(TMP_ROOT, exist_ok=True)
-        d = tempfile.mkdtemp(prefix="hostile-tiny-", dir=TMP_ROOT)
+        root = tiny_tmp_root()
+        os.makedirs(root, exist_ok=True)
+        d = tempfile.mkdtemp(prefix="trailhound-tiny-", dir=root)
         try:
             t0 = time.monotonic()
             m = generate(d, "--tiny", str(TINY_FILES))
@@ -302,7 +318,7 @@ class TinyFilesTest(unittest.TestCase):
         finally:
             shutil.rmtree(d, ignore_errors=True)
         t3 = time.monotonic()
-        print(f"\n{TINY_FILES} tiny files: generate {t1 - t0:.1f} s, scan {t2 - t1:.1f} s, "
+        print(f"\n{TINY_FILES} tiny files in {root}: generate {t1 - t0:.1f} s, scan {t2 - t1:.1f} s, "
               f"delete {t3 - t2:.1f} s", file=sys.stderr)
 
 

@@ -2,10 +2,10 @@
 // Engine, SDK and harness behaviour through a small in-process detector: routing, params, emit
 // validation and defaults, ticks, flush, quarantine, state round trip.
 #include <gtest/gtest.h>
-#include <trailhound/sdk.hpp>
-#include <trailhound/testing.hpp>
 
 #include <stdexcept>
+#include <trailhound/sdk.hpp>
+#include <trailhound/testing.hpp>
 
 namespace {
 using namespace trailhound::sdk;
@@ -90,8 +90,8 @@ using namespace trailhound::testing;
 
 namespace {
 std::string at(const std::string& rec, const char* time, const char* id) {
-  return merge_json(rec, std::string(R"({"eventTime":")") + time + R"(","eventID":")" + id +
-                             R"("})");
+  return merge_json(rec,
+                    std::string(R"({"eventTime":")") + time + R"(","eventID":")" + id + R"("})");
 }
 }  // namespace
 

@@ -49,13 +49,16 @@ struct common_options {
 };
 
 void add_common(po::options_description& d, common_options& c) {
-  d.add_options()
-      ("config,c", po::value(&c.config_files)->composing(), "TOML configuration file (repeatable; later files override earlier ones)")
-      ("env,e", po::value(&c.env), "environment overlay: <dir of first -c>/environments/NAME.toml")
-      ("plugin-dir", po::value(&c.plugin_dirs)->composing(), "extra plugin directory (repeatable)")
-      ("no-builtin-plugins", po::bool_switch(&c.no_builtin_plugins), "do not load the plugins installed beside the binary")
-      ("allow-insecure-plugins", po::bool_switch(&c.allow_insecure_plugins), "load plugins from world-writable places or owned by other users")
-      ("strict", po::bool_switch(&c.strict), "unknown params and rules in the configuration are errors");
+  d.add_options()("config,c", po::value(&c.config_files)->composing(),
+                  "TOML configuration file (repeatable; later files override earlier ones)")(
+      "env,e", po::value(&c.env), "environment overlay: <dir of first -c>/environments/NAME.toml")(
+      "plugin-dir", po::value(&c.plugin_dirs)->composing(), "extra plugin directory (repeatable)")(
+      "no-builtin-plugins", po::bool_switch(&c.no_builtin_plugins),
+      "do not load the plugins installed beside the binary")(
+      "allow-insecure-plugins", po::bool_switch(&c.allow_insecure_plugins),
+      "load plugins from world-writable places or owned by other users")(
+      "strict", po::bool_switch(&c.strict),
+      "unknown params and rules in the configuration are errors");
 }
 
 struct loaded_setup {
@@ -118,25 +121,32 @@ int cmd_scan(const std::vector<std::string>& args, bool learn_command) {
   po::options_description d(learn_command ? "trailhound learn [options] PATH...\n\nOptions"
                                           : "trailhound scan [options] PATH...\n\nOptions");
   add_common(d, c);
-  d.add_options()
-      ("help,h", "show this help")
-      ("output,o", po::value(&outputs)->composing(), "findings sink: jsonl:PATH or jsonl:- (default: JSONL on stdout; repeatable)")
-      ("fail-on", po::value(&fail_on), "exit with code 3 when a finding at or above this severity was produced (info|low|medium|high|critical)")
-      ("threads", po::value(&threads), "loader threads (default: cores - 1)")
-      ("state", po::value(&state_path), "state store (SQLite file) of learned baselines: restored before, saved after the scan")
-      ("no-state", po::bool_switch(&no_state), "run without a state store, even if --state is given")
-      ("learn-only", po::bool_switch(&learn_only), "build baselines only: no findings are written")
-      ("resume", po::bool_switch(&resume), "with --state: skip the files an earlier (interrupted) run already processed")
-      ("checkpoint-files", po::value(&checkpoint_files), "with --state: checkpoint state, ledger and findings every N files (default 64)")
-      ("quiet,q", po::bool_switch(&quiet), "no summary on stderr");
+  d.add_options()("help,h", "show this help")(
+      "output,o", po::value(&outputs)->composing(),
+      "findings sink: jsonl:PATH or jsonl:- (default: JSONL on stdout; repeatable)")(
+      "fail-on", po::value(&fail_on),
+      "exit with code 3 when a finding at or above this severity was produced "
+      "(info|low|medium|high|critical)")("threads", po::value(&threads),
+                                         "loader threads (default: cores - 1)")(
+      "state", po::value(&state_path),
+      "state store (SQLite file) of learned baselines: restored before, saved after the scan")(
+      "no-state", po::bool_switch(&no_state),
+      "run without a state store, even if --state is given")(
+      "learn-only", po::bool_switch(&learn_only), "build baselines only: no findings are written")(
+      "resume", po::bool_switch(&resume),
+      "with --state: skip the files an earlier (interrupted) run already processed")(
+      "checkpoint-files", po::value(&checkpoint_files),
+      "with --state: checkpoint state, ledger and findings every N files (default 64)")(
+      "quiet,q", po::bool_switch(&quiet), "no summary on stderr");
   po::options_description hidden;
   hidden.add_options()("path", po::value(&paths)->composing());
   po::positional_options_description pos;
   pos.add("path", -1);
   po::variables_map vm = parse(args, d, &pos, &hidden);
   if (vm.count("help")) {
-    std::cout << d << "\nExit codes: 0 no problem, 1 usage or configuration error, 2 some input "
-                      "could not be read or parsed, 3 --fail-on threshold reached.\n";
+    std::cout << d
+              << "\nExit codes: 0 no problem, 1 usage or configuration error, 2 some input "
+                 "could not be read or parsed, 3 --fail-on threshold reached.\n";
     return EXIT_OK;
   }
   if (paths.empty()) {
@@ -324,7 +334,8 @@ int cmd_plugins(const std::vector<std::string>& args) {
       }
       return EXIT_OK;
     }
-    std::fprintf(stderr, "trailhound plugins describe: no detector '%s' (see `trailhound plugins list`)\n",
+    std::fprintf(stderr,
+                 "trailhound plugins describe: no detector '%s' (see `trailhound plugins list`)\n",
                  rest[1].c_str());
     return EXIT_USAGE;
   }
@@ -361,15 +372,16 @@ int cmd_config(const std::vector<std::string>& args) {
       try {
         config::resolve_params(spec, s.cfg.find(spec.id));
       } catch (const state::state_error& e) {
-    std::fprintf(stderr, "trailhound: %s\n", e.what());
-    return EXIT_USAGE;
-  } catch (const config::config_error& e) {
+        std::fprintf(stderr, "trailhound: %s\n", e.what());
+        return EXIT_USAGE;
+      } catch (const config::config_error& e) {
         std::fprintf(stderr, "trailhound: config error: %s\n", e.what());
         ok = false;
       }
     }
     std::printf("%s: %zu detector(s) loaded, %zu file(s): %s\n", ok ? "ok" : "invalid",
-                s.specs.size(), s.cfg.files.size(), ok ? "configuration is valid" : "see errors above");
+                s.specs.size(), s.cfg.files.size(),
+                ok ? "configuration is valid" : "see errors above");
     return ok ? EXIT_OK : EXIT_USAGE;
   }
   std::fprintf(stderr, "trailhound config: unknown subcommand '%s' (show, check)\n",

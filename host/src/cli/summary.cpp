@@ -26,10 +26,11 @@ void print_summary(std::FILE* out, const pipeline::scan_summary& s,
                    const std::vector<engine::instance_stats>& detectors) {
   const auto& in = s.input;
   std::fprintf(out, "\ntrailhound summary\n");
-  std::fprintf(out, "  files:    %llu found, %llu read, %llu skipped%s, %llu failed, %llu path problems\n",
-               (unsigned long long)in.files_found, (unsigned long long)in.files_loaded,
-               (unsigned long long)in.files_skipped, reasons(in.skipped_by_reason).c_str(),
-               (unsigned long long)in.files_failed, (unsigned long long)in.path_problems);
+  std::fprintf(
+      out, "  files:    %llu found, %llu read, %llu skipped%s, %llu failed, %llu path problems\n",
+      (unsigned long long)in.files_found, (unsigned long long)in.files_loaded,
+      (unsigned long long)in.files_skipped, reasons(in.skipped_by_reason).c_str(),
+      (unsigned long long)in.files_failed, (unsigned long long)in.path_problems);
   if (!s.file_problems_by_reason.empty())
     std::fprintf(out, "            file problems%s\n", reasons(s.file_problems_by_reason).c_str());
   std::fprintf(out, "  records:  %llu read, %llu malformed, %llu duplicate, %llu processed\n",
@@ -53,7 +54,8 @@ void print_summary(std::FILE* out, const pipeline::scan_summary& s,
                "ERRORS", "TIME(ms)", "STATUS");
   for (const auto& d : detectors) {
     std::string status = d.quarantined ? "quarantined: " + d.quarantine_reason : "ok";
-    if (d.rejected_findings) status += ", " + std::to_string(d.rejected_findings) + " findings rejected";
+    if (d.rejected_findings)
+      status += ", " + std::to_string(d.rejected_findings) + " findings rejected";
     std::fprintf(out, "    %-24s %10llu %9llu %7llu %10.1f  %s\n", d.instance_id.c_str(),
                  (unsigned long long)d.events, (unsigned long long)d.findings,
                  (unsigned long long)d.errors, d.busy_ns / 1e6, status.c_str());

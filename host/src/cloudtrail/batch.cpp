@@ -52,7 +52,8 @@ parsed_batch parse_file(input::loaded_file&& f, const parse_limits& lim) noexcep
       const input::record_ref& r = file.records[next];
       std::string_view raw = file.record(r);
       if (!lim.depth_prechecked && json_depth(raw, lim.max_depth) > lim.max_depth) {
-        b.failures.push_back({r.index, r.offset, "nesting deeper than " + std::to_string(lim.max_depth)});
+        b.failures.push_back(
+            {r.index, r.offset, "nesting deeper than " + std::to_string(lim.max_depth)});
         continue;
       }
       // Terminate this record in the scratch copy; the byte after it belongs to the next record

@@ -30,8 +30,8 @@ class parsed_batch {
   parsed_batch(parsed_batch&&) noexcept;
   parsed_batch& operator=(parsed_batch&&) noexcept;
 
-  input::loaded_file file;            // the source (text kept: raw_json points into it)
-  std::vector<th_event> events;       // valid records, ordered by event time (stable)
+  input::loaded_file file;       // the source (text kept: raw_json points into it)
+  std::vector<th_event> events;  // valid records, ordered by event time (stable)
   std::vector<record_failure> failures;
   // Set for files with more than parse_limits::max_batch_records records: nothing was parsed
   // ahead (memory stays flat); the consumer parses them one by one in file order.
@@ -43,8 +43,9 @@ class parsed_batch {
   std::unique_ptr<arena> arena_;
 };
 
-// Parses every record of `f` (splitter output) into a batch (or marks it lazy, see above). Never throws: records that cannot be
-// parsed become failures; out of memory turns the rest of the file into failures.
+// Parses every record of `f` (splitter output) into a batch (or marks it lazy, see above). Never
+// throws: records that cannot be parsed become failures; out of memory turns the rest of the file
+// into failures.
 parsed_batch parse_file(input::loaded_file&& f, const parse_limits& lim) noexcept;
 
 }  // namespace trailhound::cloudtrail

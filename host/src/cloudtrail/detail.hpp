@@ -2,9 +2,8 @@
 // RapidJSON types and field extraction shared by the single-record and batch parsers.
 #pragma once
 
-#include <trailhound/plugin_abi.h>
-
 #include <rapidjson/document.h>
+#include <trailhound/plugin_abi.h>
 
 #include <string_view>
 

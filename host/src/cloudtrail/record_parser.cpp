@@ -3,13 +3,13 @@
 // getters only, depth capped before the DOM is built, pooled allocator cleared per record.
 #include "cloudtrail/record_parser.hpp"
 
-#include "cloudtrail/detail.hpp"
-
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
 #include <cstring>
 #include <vector>
+
+#include "cloudtrail/detail.hpp"
 
 namespace trailhound::cloudtrail {
 using detail::document;
@@ -67,14 +67,22 @@ void extract_identity(const value& id, th_event& ev) noexcept {
   const value* session_context = nullptr;
   for (auto m = id.MemberBegin(); m != id.MemberEnd(); ++m) {
     const value& k = m->name;
-    if (KEY_IS(k, "type")) ev.identity_type = str_of(m->value);
-    else if (KEY_IS(k, "arn")) ev.principal_arn = str_of(m->value);
-    else if (KEY_IS(k, "accountId")) ev.principal_account_id = str_of(m->value);
-    else if (KEY_IS(k, "userName")) ev.principal_user_name = str_of(m->value);
-    else if (KEY_IS(k, "accessKeyId")) ev.access_key_id = str_of(m->value);
-    else if (KEY_IS(k, "principalId")) ev.principal_id = str_of(m->value);
-    else if (KEY_IS(k, "invokedBy")) ev.invoked_by = str_of(m->value);
-    else if (KEY_IS(k, "sessionContext")) session_context = &m->value;
+    if (KEY_IS(k, "type"))
+      ev.identity_type = str_of(m->value);
+    else if (KEY_IS(k, "arn"))
+      ev.principal_arn = str_of(m->value);
+    else if (KEY_IS(k, "accountId"))
+      ev.principal_account_id = str_of(m->value);
+    else if (KEY_IS(k, "userName"))
+      ev.principal_user_name = str_of(m->value);
+    else if (KEY_IS(k, "accessKeyId"))
+      ev.access_key_id = str_of(m->value);
+    else if (KEY_IS(k, "principalId"))
+      ev.principal_id = str_of(m->value);
+    else if (KEY_IS(k, "invokedBy"))
+      ev.invoked_by = str_of(m->value);
+    else if (KEY_IS(k, "sessionContext"))
+      session_context = &m->value;
   }
   // After the loop, so userIdentity.userName wins over sessionIssuer.userName whatever the order.
   if (session_context) extract_session_context(*session_context, ev);
@@ -105,10 +113,9 @@ bool digits(std::string_view s, size_t pos, size_t n, int& out) noexcept {
 
 bool parse_event_time(std::string_view s, int64_t& epoch_ms) noexcept {
   int y, mo, d, h, mi, sec;
-  if (!digits(s, 0, 4, y) || s.size() < 19 || s[4] != '-' || !digits(s, 5, 2, mo) ||
-      s[7] != '-' || !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != ' ') ||
-      !digits(s, 11, 2, h) || s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' ||
-      !digits(s, 17, 2, sec))
+  if (!digits(s, 0, 4, y) || s.size() < 19 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
+      !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != ' ') || !digits(s, 11, 2, h) ||
+      s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, sec))
     return false;
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return false;
   size_t pos = 19;
@@ -185,8 +192,10 @@ uint32_t json_depth(std::string_view text, uint32_t limit) noexcept {
   for (; p < end; ++p) {
     char c = *p;
     if (in_string) {
-      if (c == '\\') ++p;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++p;
+      else if (c == '"')
+        in_string = false;
       continue;
     }
     if (c == '"') {
@@ -213,21 +222,28 @@ bool extract_fields(const value& d, th_event& ev, parse_error& err) noexcept {
     const value& v = m->value;
     switch (k.GetStringLength() ? k.GetString()[0] : 0) {
       case 'e':
-        if (KEY_IS(k, "eventID")) ev.event_id = str_of(v);
+        if (KEY_IS(k, "eventID"))
+          ev.event_id = str_of(v);
         else if (KEY_IS(k, "eventTime")) {
           has_time_field = true;
-          if (!v.IsString() || !parse_event_time(std::string_view(v.GetString(),
-                                                                   v.GetStringLength()),
-                                                  ev.event_time_ms)) {
+          if (!v.IsString() ||
+              !parse_event_time(std::string_view(v.GetString(), v.GetStringLength()),
+                                ev.event_time_ms)) {
             err = {0, "eventTime is not an ISO 8601 timestamp"};
             return false;
           }
-        } else if (KEY_IS(k, "eventSource")) ev.event_source = str_of(v);
-        else if (KEY_IS(k, "eventName")) ev.event_name = str_of(v);
-        else if (KEY_IS(k, "eventType")) ev.event_type = str_of(v);
-        else if (KEY_IS(k, "errorCode")) ev.error_code = str_of(v);
-        else if (KEY_IS(k, "errorMessage")) ev.error_message = str_of(v);
-        else if (KEY_IS(k, "eventCategory")) ev.event_category = str_of(v);
+        } else if (KEY_IS(k, "eventSource"))
+          ev.event_source = str_of(v);
+        else if (KEY_IS(k, "eventName"))
+          ev.event_name = str_of(v);
+        else if (KEY_IS(k, "eventType"))
+          ev.event_type = str_of(v);
+        else if (KEY_IS(k, "errorCode"))
+          ev.error_code = str_of(v);
+        else if (KEY_IS(k, "errorMessage"))
+          ev.error_message = str_of(v);
+        else if (KEY_IS(k, "eventCategory"))
+          ev.event_category = str_of(v);
         break;
       case 'a':
         if (KEY_IS(k, "awsRegion")) ev.aws_region = str_of(v);
@@ -236,12 +252,16 @@ bool extract_fields(const value& d, th_event& ev, parse_error& err) noexcept {
         if (KEY_IS(k, "sourceIPAddress")) ev.source_ip = str_of(v);
         break;
       case 'u':
-        if (KEY_IS(k, "userAgent")) ev.user_agent = str_of(v);
-        else if (KEY_IS(k, "userIdentity")) extract_identity(v, ev);
+        if (KEY_IS(k, "userAgent"))
+          ev.user_agent = str_of(v);
+        else if (KEY_IS(k, "userIdentity"))
+          extract_identity(v, ev);
         break;
       case 'r':
-        if (KEY_IS(k, "recipientAccountId")) ev.recipient_account_id = str_of(v);
-        else if (KEY_IS(k, "readOnly")) ev.read_only = flag_of(v);
+        if (KEY_IS(k, "recipientAccountId"))
+          ev.recipient_account_id = str_of(v);
+        else if (KEY_IS(k, "readOnly"))
+          ev.read_only = flag_of(v);
         break;
       case 'm':
         if (KEY_IS(k, "managementEvent")) ev.management_event = flag_of(v);

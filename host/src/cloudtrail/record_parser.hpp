@@ -12,8 +12,8 @@
 namespace trailhound::cloudtrail {
 
 struct parse_limits {
-  uint32_t max_depth = 64;         // CloudTrail records nest ~10 deep
-  bool depth_prechecked = false;   // the splitter already enforced max_depth
+  uint32_t max_depth = 64;             // CloudTrail records nest ~10 deep
+  bool depth_prechecked = false;       // the splitter already enforced max_depth
   size_t max_batch_records = 100'000;  // larger files are parsed one record at a time
 };
 

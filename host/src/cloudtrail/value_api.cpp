@@ -2,13 +2,13 @@
 // th_value accessors, JSON pointers and JSON text helpers over RapidJSON (typed getters only).
 #include "cloudtrail/value_api.hpp"
 
-#include "cloudtrail/record_parser.hpp"
-
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/writer.h>
 
 #include <cstring>
+
+#include "cloudtrail/record_parser.hpp"
 
 namespace trailhound::cloudtrail {
 namespace {
@@ -23,13 +23,20 @@ int32_t value_kind(const th_value* h) noexcept {
   const value* v = as_value(h);
   if (!v) return TH_VALUE_MISSING;
   switch (v->GetType()) {
-    case rapidjson::kNullType: return TH_VALUE_NULL;
-    case rapidjson::kFalseType: return TH_VALUE_FALSE;
-    case rapidjson::kTrueType: return TH_VALUE_TRUE;
-    case rapidjson::kNumberType: return TH_VALUE_NUMBER;
-    case rapidjson::kStringType: return TH_VALUE_STRING;
-    case rapidjson::kArrayType: return TH_VALUE_ARRAY;
-    case rapidjson::kObjectType: return TH_VALUE_OBJECT;
+    case rapidjson::kNullType:
+      return TH_VALUE_NULL;
+    case rapidjson::kFalseType:
+      return TH_VALUE_FALSE;
+    case rapidjson::kTrueType:
+      return TH_VALUE_TRUE;
+    case rapidjson::kNumberType:
+      return TH_VALUE_NUMBER;
+    case rapidjson::kStringType:
+      return TH_VALUE_STRING;
+    case rapidjson::kArrayType:
+      return TH_VALUE_ARRAY;
+    case rapidjson::kObjectType:
+      return TH_VALUE_OBJECT;
   }
   return TH_VALUE_MISSING;
 }
@@ -129,9 +136,12 @@ std::optional<json_pointer> json_pointer::parse(std::string_view text) {
     for (size_t i = 0; i < raw.size(); ++i) {
       if (raw[i] == '~') {
         if (i + 1 >= raw.size()) return std::nullopt;
-        if (raw[i + 1] == '0') t.name.push_back('~');
-        else if (raw[i + 1] == '1') t.name.push_back('/');
-        else return std::nullopt;
+        if (raw[i + 1] == '0')
+          t.name.push_back('~');
+        else if (raw[i + 1] == '1')
+          t.name.push_back('/');
+        else
+          return std::nullopt;
         ++i;
       } else {
         t.name.push_back(raw[i]);
@@ -206,13 +216,27 @@ void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (c < 0x20) {
           out += "\\u00";
@@ -237,10 +261,14 @@ bool valid_utf8(std::string_view s) noexcept {
     }
     int n;
     uint32_t cp;
-    if ((c & 0xE0) == 0xC0) n = 1, cp = c & 0x1F;
-    else if ((c & 0xF0) == 0xE0) n = 2, cp = c & 0x0F;
-    else if ((c & 0xF8) == 0xF0) n = 3, cp = c & 0x07;
-    else return false;
+    if ((c & 0xE0) == 0xC0)
+      n = 1, cp = c & 0x1F;
+    else if ((c & 0xF0) == 0xE0)
+      n = 2, cp = c & 0x0F;
+    else if ((c & 0xF8) == 0xF0)
+      n = 3, cp = c & 0x07;
+    else
+      return false;
     if (end - p <= n) return false;
     for (int i = 1; i <= n; ++i) {
       if ((p[i] & 0xC0) != 0x80) return false;

@@ -7,12 +7,18 @@ namespace trailhound {
 
 const char* severity_name(int32_t severity) noexcept {
   switch (severity) {
-    case 0: return "info";
-    case 1: return "low";
-    case 2: return "medium";
-    case 3: return "high";
-    case 4: return "critical";
-    default: return "unknown";
+    case 0:
+      return "info";
+    case 1:
+      return "low";
+    case 2:
+      return "medium";
+    case 3:
+      return "high";
+    case 4:
+      return "critical";
+    default:
+      return "unknown";
   }
 }
 
@@ -25,12 +31,18 @@ std::optional<int32_t> parse_severity(std::string_view name) noexcept {
 
 const char* param_type_name(param_type t) noexcept {
   switch (t) {
-    case param_type::boolean: return "bool";
-    case param_type::integer: return "int";
-    case param_type::floating: return "double";
-    case param_type::string: return "string";
-    case param_type::string_list: return "string list";
-    case param_type::duration: return "duration";
+    case param_type::boolean:
+      return "bool";
+    case param_type::integer:
+      return "int";
+    case param_type::floating:
+      return "double";
+    case param_type::string:
+      return "string";
+    case param_type::string_list:
+      return "string list";
+    case param_type::duration:
+      return "duration";
   }
   return "unknown";
 }

@@ -53,9 +53,9 @@ struct detector_spec {
   std::vector<rule_spec> rules;
   uint32_t state_schema_version = 0;
   int64_t tick_interval_ms = 0;
-  std::string module_name;     // family
+  std::string module_name;  // family
   std::string module_version;
-  std::string file;            // shared object path, or "<in-process>"
+  std::string file;  // shared object path, or "<in-process>"
   uint32_t module_abi_major = 0;
   uint32_t module_min_host_minor = 0;
 };

@@ -2,8 +2,8 @@
 // Loading TOML layers into the effective configuration, with per-value origins.
 #include "config/config.hpp"
 
-#include <cctype>
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>

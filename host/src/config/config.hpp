@@ -88,15 +88,15 @@ struct detector_config {
 };
 
 struct global_config {
-  std::string environment;                    // default: the --env name, else ""
-  std::vector<std::string> plugin_dirs;       // relative entries resolved against their file's dir
+  std::string environment;               // default: the --env name, else ""
+  std::vector<std::string> plugin_dirs;  // relative entries resolved against their file's dir
   // Pinned plugins: file name (e.g. "th-iam-keys.so") or path -> lowercase hex SHA-256. A
   // pinned file whose content differs is refused.
   std::map<std::string, std::string> plugin_sha256;
-  std::vector<std::string> org_account_ids;   // each exactly 12 digits
-  std::vector<std::string> trusted_cidrs;     // as written (validated)
-  cidr_set trusted_networks;                  // trusted_cidrs parsed
-  std::vector<std::string> admin_principals;  // globs over principal ARNs
+  std::vector<std::string> org_account_ids;         // each exactly 12 digits
+  std::vector<std::string> trusted_cidrs;           // as written (validated)
+  cidr_set trusted_networks;                        // trusted_cidrs parsed
+  std::vector<std::string> admin_principals;        // globs over principal ARNs
   std::vector<std::string> break_glass_principals;  // globs over principal ARNs
   int64_t dedup_window_s = DEFAULT_DEDUP_WINDOW_S;
   int64_t max_record_bytes = DEFAULT_MAX_RECORD_BYTES;

@@ -167,8 +167,7 @@ bool text_ok(std::string_view s, size_t max) {
 
 }  // namespace
 
-engine::engine(const config::effective_config& cfg, findings::collector& out,
-               engine_options opts)
+engine::engine(const config::effective_config& cfg, findings::collector& out, engine_options opts)
     : cfg_(cfg), out_(out), opts_(std::move(opts)) {
   std::memset(&api_, 0, sizeof api_);
   api_.struct_size = sizeof api_;
@@ -241,7 +240,8 @@ std::vector<std::string> engine::start() {
     }
     inst->created = true;
     uint32_t index = static_cast<uint32_t>(instances_.size());
-    for (const auto& s : b->spec.subscriptions) router_.subscribe(index, s.event_source, s.event_name);
+    for (const auto& s : b->spec.subscriptions)
+      router_.subscribe(index, s.event_source, s.event_name);
     instances_.push_back(std::move(inst));
   }
   return problems;
@@ -284,8 +284,9 @@ void engine::report_quarantine(th_host_ctx& inst) noexcept {
                 " because it misbehaved: " + reason +
                 ". Its findings after this point are missing from this run.";
     f.detector_version = TRAILHOUND_VERSION;
-    f.first_seen_ms = f.last_seen_ms =
-        inst.current_time_ms ? inst.current_time_ms : (watermark_ms_ == INT64_MIN ? 0 : watermark_ms_);
+    f.first_seen_ms = f.last_seen_ms = inst.current_time_ms
+                                           ? inst.current_time_ms
+                                           : (watermark_ms_ == INT64_MIN ? 0 : watermark_ms_);
     std::string ev = "{\"detector\":";
     cloudtrail::append_json_string(ev, inst.stats.instance_id);
     ev += ",\"file\":";
@@ -307,8 +308,7 @@ th_status engine::call_result(th_host_ctx& inst, th_status st, const char* where
   if (ns > opts_.slow_call_ns) {
     if (++inst.stats.slow_calls >= opts_.max_slow_calls)
       quarantine(inst, std::to_string(inst.stats.slow_calls) + " calls over the " +
-                           std::to_string(opts_.slow_call_ns / 1'000'000) +
-                           " ms per-call budget");
+                           std::to_string(opts_.slow_call_ns / 1'000'000) + " ms per-call budget");
   }
   if (st == TH_OK) {
     // Errors the host counted during the call (get_field with an unregistered id) count too.
@@ -328,8 +328,7 @@ th_status engine::call_result(th_host_ctx& inst, th_status st, const char* where
   if (st != TH_ERROR) {
     quarantine(inst, std::string(where) + " returned a fatal status: " + why);
   } else {
-    if (inst.stats.errors <= 3)
-      try {
+    if (inst.stats.errors <= 3) try {
         message(inst.stats.instance_id + ": " + where + " failed: " + why);
       } catch (...) {
       }
@@ -480,7 +479,8 @@ th_status engine::emit(th_host_ctx& inst, const th_finding* src) noexcept {
     };
     if (inst.stats.quarantined) return TH_ERROR;
     if (!src) return reject("NULL finding");
-    if (src->struct_size < offsetof(th_finding, evidence_json) || src->struct_size > sizeof(th_finding))
+    if (src->struct_size < offsetof(th_finding, evidence_json) ||
+        src->struct_size > sizeof(th_finding))
       return reject("bad struct_size " + std::to_string(src->struct_size));
     th_finding f;
     std::memset(&f, 0, sizeof f);
@@ -553,8 +553,8 @@ th_status engine::emit(th_host_ctx& inst, const th_finding* src) noexcept {
     // Defaults from the triggering event.
     if (const th_event* ev = inst.current_event) {
       if (out.account_id.empty())
-        out.account_id.assign(sv(ev->recipient_account_id.len ? ev->recipient_account_id
-                                                              : ev->principal_account_id));
+        out.account_id.assign(
+            sv(ev->recipient_account_id.len ? ev->recipient_account_id : ev->principal_account_id));
       if (out.region.empty()) out.region.assign(sv(ev->aws_region));
       if (out.principal.empty()) out.principal.assign(sv(ev->principal_arn));
       if (out.source_ip.empty()) out.source_ip.assign(sv(ev->source_ip));

@@ -23,12 +23,12 @@ namespace trailhound::engine {
 
 struct engine_options {
   std::string environment;
-  uint32_t max_errors = 100;             // TH_ERROR returns before quarantine
-  int64_t default_tick_ms = 60'000;      // event-time tick interval
-  int64_t slow_call_ns = 250'000'000;    // one call slower than this is "slow"
-  uint32_t max_slow_calls = 20;          // slow calls before quarantine
+  uint32_t max_errors = 100;           // TH_ERROR returns before quarantine
+  int64_t default_tick_ms = 60'000;    // event-time tick interval
+  int64_t slow_call_ns = 250'000'000;  // one call slower than this is "slow"
+  uint32_t max_slow_calls = 20;        // slow calls before quarantine
   size_t max_evidence_bytes = 256 * 1024;
-  size_t max_text_bytes = 16 * 1024;     // title, summary, each string field
+  size_t max_text_bytes = 16 * 1024;  // title, summary, each string field
   size_t max_event_ids = 10'000;
 };
 

@@ -2,11 +2,11 @@
 // Finding ids and the JSON form of a finding.
 #include "findings/finding.hpp"
 
+#include <cstdio>
+
 #include "cloudtrail/record_parser.hpp"
 #include "cloudtrail/value_api.hpp"
 #include "common/severity.hpp"
-
-#include <cstdio>
 
 namespace trailhound::findings {
 namespace {

@@ -53,7 +53,8 @@ class ordered_loader {
       {
         std::unique_lock<std::mutex> lock(m_);
         // Bounded read-ahead keeps memory flat whatever the number of files.
-        cv_.wait(lock, [&] { return stop_ || next_ >= files_.size() || next_ < consumed_ + ahead_; });
+        cv_.wait(lock,
+                 [&] { return stop_ || next_ >= files_.size() || next_ < consumed_ + ahead_; });
         if (stop_ || next_ >= files_.size()) return;
         i = next_++;
       }
@@ -168,9 +169,8 @@ scan_summary run_scan(const scan_options& opts, engine::engine& eng,
     }
     if (f.skipped) continue;
     for (const auto& e : f.errors) {
-      std::string where = e.index == input::no_record
-                              ? ""
-                              : "record " + std::to_string(e.index) + " ";
+      std::string where =
+          e.index == input::no_record ? "" : "record " + std::to_string(e.index) + " ";
       problem(f.path + ": " + where + "(line " + std::to_string(e.line) + ", byte " +
               std::to_string(e.offset) + "): " + e.reason);
       ++sum.malformed_by_reason[e.reason.substr(0, e.reason.find(" after "))];
@@ -217,7 +217,8 @@ scan_summary run_scan(const scan_options& opts, engine::engine& eng,
     }
     parser.reset();
   }
-  if (opts.progress) show_progress(found.files.size(), found.files.size(), sum.records_parsed, t0, true);
+  if (opts.progress)
+    show_progress(found.files.size(), found.files.size(), sum.records_parsed, t0, true);
   eng.finish();
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return sum;

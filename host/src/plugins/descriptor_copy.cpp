@@ -13,8 +13,9 @@ template <class T>
 T sized_copy(const T* src, const char* what) {
   if (!src) throw load_error(std::string(what) + " is NULL");
   uint32_t size = src->struct_size;
-  if (size < sizeof(uint32_t)) throw load_error(std::string(what) + " has struct_size " +
-                                                std::to_string(size) + ", too small");
+  if (size < sizeof(uint32_t))
+    throw load_error(std::string(what) + " has struct_size " + std::to_string(size) +
+                     ", too small");
   if (size > sizeof(T))
     throw load_error(std::string(what) + " struct_size " + std::to_string(size) +
                      " is larger than this host knows (" + std::to_string(sizeof(T)) +
@@ -56,7 +57,8 @@ detector_binding copy_detector(const th_detector_desc* src, size_t index) {
   b.spec.description = copy_str(d.description);
   if (b.spec.version.empty()) throw load_error(where + ": missing version");
 
-  if (!TH_PRESENT(d, create) || !d.create) throw load_error(where + ": missing required callback create");
+  if (!TH_PRESENT(d, create) || !d.create)
+    throw load_error(where + ": missing required callback create");
   if (!TH_PRESENT(d, destroy) || !d.destroy)
     throw load_error(where + ": missing required callback destroy");
   if (!TH_PRESENT(d, on_event) || !d.on_event)
@@ -78,9 +80,9 @@ detector_binding copy_detector(const th_detector_desc* src, size_t index) {
   if (d.subscription_count == 0) throw load_error(where + ": subscribes to no event");
   for (uint32_t i = 0; i < d.subscription_count; ++i) {
     th_subscription s = sized_copy(d.subscriptions[i], (where + " subscription").c_str());
-    b.spec.subscriptions.push_back(subscription_spec{
-        s.event_source && *s.event_source ? s.event_source : "*",
-        s.event_name && *s.event_name ? s.event_name : "*"});
+    b.spec.subscriptions.push_back(
+        subscription_spec{s.event_source && *s.event_source ? s.event_source : "*",
+                          s.event_name && *s.event_name ? s.event_name : "*"});
   }
   if (d.param_count && !d.params) throw load_error(where + ": params is NULL");
   for (uint32_t i = 0; i < d.param_count; ++i) {

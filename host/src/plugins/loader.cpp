@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/dll/shared_library.hpp>
 #include <cerrno>
 #include <cstring>
-#include <boost/dll/shared_library.hpp>
 #include <filesystem>
 #include <list>
 #include <map>
@@ -57,14 +57,17 @@ module_info load_plugin_file(const std::string& path) {
 
 void check_ownership(const std::string& path, bool is_directory) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) throw load_error("cannot stat: " + std::string(std::strerror(errno)));
+  if (::stat(path.c_str(), &st) != 0)
+    throw load_error("cannot stat: " + std::string(std::strerror(errno)));
   const char* what = is_directory ? "plugin directory" : "plugin file";
   // Like sshd's StrictModes: anyone who can write the code can run it inside the host.
   if ((st.st_mode & S_IWOTH) && !(is_directory && (st.st_mode & S_ISVTX)))
-    throw load_error(std::string(what) + " is world-writable (use --allow-insecure-plugins to load it anyway)");
+    throw load_error(std::string(what) +
+                     " is world-writable (use --allow-insecure-plugins to load it anyway)");
   if (st.st_uid != 0 && st.st_uid != ::geteuid())
-    throw load_error(std::string(what) + " is owned by uid " + std::to_string(st.st_uid) +
-                     ", neither root nor the current user (use --allow-insecure-plugins to load it anyway)");
+    throw load_error(
+        std::string(what) + " is owned by uid " + std::to_string(st.st_uid) +
+        ", neither root nor the current user (use --allow-insecure-plugins to load it anyway)");
 }
 
 std::string file_sha256(const std::string& path) {
@@ -90,8 +93,7 @@ std::string file_sha256(const std::string& path) {
 }
 
 load_report load_plugins(const std::vector<std::string>& dirs,
-                         const std::vector<std::string>& optional_dirs,
-                         const trust_policy& trust) {
+                         const std::vector<std::string>& optional_dirs, const trust_policy& trust) {
   load_report report;
   std::map<std::string, std::string> owner;  // detector id -> file
   std::vector<std::string> seen_dirs;

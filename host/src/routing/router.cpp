@@ -23,7 +23,8 @@ const std::vector<uint32_t>& router::route(std::string_view event_source,
   }
   auto by_source = cache_.find(event_source);
   if (by_source == cache_.end())
-    by_source = cache_.emplace(std::string(event_source), string_map<std::vector<uint32_t>>{}).first;
+    by_source =
+        cache_.emplace(std::string(event_source), string_map<std::vector<uint32_t>>{}).first;
   auto& names = by_source->second;
   auto hit = names.find(event_name);
   if (hit != names.end()) return hit->second;

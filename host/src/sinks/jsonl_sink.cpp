@@ -3,8 +3,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 
 #include "sinks/sink.hpp"
@@ -47,7 +47,8 @@ jsonl_sink::jsonl_sink(const std::string& path) : path_(path) {
     std::error_code ec;
     if (std::filesystem::is_regular_file(path, ec)) existing_ = repair_and_scan(path);
     out_ = std::fopen(path.c_str(), "ab");
-    if (!out_) throw std::runtime_error(path + ": cannot open for writing: " + std::strerror(errno));
+    if (!out_)
+      throw std::runtime_error(path + ": cannot open for writing: " + std::strerror(errno));
     owned_ = true;
   }
 }

@@ -2,12 +2,12 @@
 // Where findings go. Every sink writes the same JSON object per finding (findings::to_json).
 #pragma once
 
-#include "findings/finding.hpp"
-
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "findings/finding.hpp"
 
 namespace trailhound::sinks {
 

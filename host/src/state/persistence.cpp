@@ -12,7 +12,8 @@ namespace trailhound::state {
 
 persistence_report restore_all(state_store& store, engine::engine& eng, const std::string& env) {
   persistence_report r;
-  if (auto host = store.load(env, HOST_STATE_INSTANCE); host && host->schema_version == HOST_STATE_SCHEMA)
+  if (auto host = store.load(env, HOST_STATE_INSTANCE);
+      host && host->schema_version == HOST_STATE_SCHEMA)
     eng.restore_known_accounts(host->bytes);
   for (th_host_ctx* inst : eng.instances()) {
     const auto& spec = inst->binding->spec;

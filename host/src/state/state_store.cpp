@@ -77,8 +77,8 @@ std::unique_ptr<state_store> state_store::open(const std::string& path, std::str
   if (!parent.empty()) fs::create_directories(parent, ec);
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto p = std::make_unique<impl>();
-    int rc = sqlite3_open_v2(path.c_str(), &p->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                             nullptr);
+    int rc =
+        sqlite3_open_v2(path.c_str(), &p->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
     if (rc == SQLITE_OK) {
       sqlite3_busy_timeout(p->db, 5000);
       char* err = nullptr;
@@ -87,7 +87,8 @@ std::unique_ptr<state_store> state_store::open(const std::string& path, std::str
       if (rc == SQLITE_OK) {
         // A quick integrity probe: reading the tables must work.
         rc = sqlite3_exec(p->db, "SELECT count(*) FROM detector_state", nullptr, nullptr, nullptr);
-        if (rc == SQLITE_OK) return std::unique_ptr<state_store>(new state_store(std::move(p), path));
+        if (rc == SQLITE_OK)
+          return std::unique_ptr<state_store>(new state_store(std::move(p), path));
       }
     }
     std::string why = p->db ? sqlite3_errmsg(p->db) : "cannot open";
@@ -132,7 +133,11 @@ void state_store::save(const std::string& env, const std::string& inst, const st
          "bytes) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(environment, instance) DO UPDATE SET "
          "schema_version = excluded.schema_version, saved_at_event_ms = "
          "excluded.saved_at_event_ms, bytes = excluded.bytes");
-  s.text(1, env).text(2, inst).i64(3, st.schema_version).i64(4, st.saved_at_event_ms).blob(5, st.bytes);
+  s.text(1, env)
+      .text(2, inst)
+      .i64(3, st.schema_version)
+      .i64(4, st.saved_at_event_ms)
+      .blob(5, st.bytes);
   check(impl_->db, sqlite3_step(s.s), "save");
 }
 
@@ -146,7 +151,11 @@ bool state_store::in_ledger(const std::string& env, const ledger_entry& e) {
   stmt s(impl_->db,
          "SELECT 1 FROM file_ledger WHERE environment = ?1 AND path = ?2 AND size = ?3 AND "
          "mtime_ns = ?4 AND content_hash = ?5");
-  s.text(1, env).text(2, e.path).i64(3, static_cast<int64_t>(e.size)).i64(4, e.mtime_ns).text(5, e.content_hash);
+  s.text(1, env)
+      .text(2, e.path)
+      .i64(3, static_cast<int64_t>(e.size))
+      .i64(4, e.mtime_ns)
+      .text(5, e.content_hash);
   int rc = sqlite3_step(s.s);
   check(impl_->db, rc, "ledger lookup");
   return rc == SQLITE_ROW;
@@ -156,7 +165,11 @@ void state_store::add_to_ledger(const std::string& env, const ledger_entry& e) {
   stmt s(impl_->db,
          "INSERT OR IGNORE INTO file_ledger(environment, path, size, mtime_ns, content_hash) "
          "VALUES (?1, ?2, ?3, ?4, ?5)");
-  s.text(1, env).text(2, e.path).i64(3, static_cast<int64_t>(e.size)).i64(4, e.mtime_ns).text(5, e.content_hash);
+  s.text(1, env)
+      .text(2, e.path)
+      .i64(3, static_cast<int64_t>(e.size))
+      .i64(4, e.mtime_ns)
+      .text(5, e.content_hash);
   check(impl_->db, sqlite3_step(s.s), "ledger insert");
 }
 
@@ -169,7 +182,8 @@ uint64_t state_store::ledger_size(const std::string& env) {
 
 void state_store::begin() {
   if (impl_->depth++ == 0)
-    check(impl_->db, sqlite3_exec(impl_->db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "begin");
+    check(impl_->db, sqlite3_exec(impl_->db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr),
+          "begin");
 }
 
 void state_store::commit() {

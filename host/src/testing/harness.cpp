@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The detector-author harness of testing.hpp: the real engine and parser, an in-process module.
-#include <trailhound/testing.hpp>
-
 #include <rapidjson/document.h>
 #include <rapidjson/writer.h>
 
 #include <stdexcept>
+#include <trailhound/testing.hpp>
 
 #include "cloudtrail/record_parser.hpp"
 #include "cloudtrail/value_api.hpp"
@@ -236,7 +235,8 @@ std::string base(std::string_view source, std::string_view name, std::string_vie
   r += ip;
   r += R"(","userAgent":")";
   r += ua;
-  r += R"(","requestParameters":null,"responseElements":null,"requestID":"6f1c1e2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b","eventID":")";
+  r +=
+      R"(","requestParameters":null,"responseElements":null,"requestID":"6f1c1e2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b","eventID":")";
   // A deterministic, distinct eventID per (source, name) so that feeding the same record twice is a
   // duplicate delivery, while different records differ. Tests that need many distinct records set
   // "eventID" in their patch.
@@ -249,7 +249,8 @@ std::string base(std::string_view source, std::string_view name, std::string_vie
                 static_cast<unsigned>(h >> 8) & 0xfff,
                 static_cast<unsigned long long>(h & 0xffffffffffffull));
   r += id;
-  r += R"(","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":")";
+  r +=
+      R"(","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":")";
   std::string_view svc = source.substr(0, source.find('.'));
   r += svc;
   r += R"(.amazonaws.com"}})";
@@ -259,27 +260,33 @@ std::string base(std::string_view source, std::string_view name, std::string_vie
 }  // namespace
 
 std::string iam_user(std::string_view source, std::string_view name) {
-  return base(source, name,
-              R"({"type":"IAMUser","principalId":"AIDAEXAMPLEALICE00001","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","accessKeyId":"AKIAEXAMPLEALICE0001","userName":"alice"})",
-              "198.51.100.10", "aws-cli/2.15.30 Python/3.11.8 Linux/6.1.0 exe/x86_64.debian.12 prompt/off command/iam");
+  return base(
+      source, name,
+      R"({"type":"IAMUser","principalId":"AIDAEXAMPLEALICE00001","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","accessKeyId":"AKIAEXAMPLEALICE0001","userName":"alice"})",
+      "198.51.100.10",
+      "aws-cli/2.15.30 Python/3.11.8 Linux/6.1.0 exe/x86_64.debian.12 prompt/off command/iam");
 }
 
 std::string assumed_role(std::string_view source, std::string_view name) {
-  return base(source, name,
-              R"({"type":"AssumedRole","principalId":"AROAEXAMPLEDEPLOY0001:deploy-session","arn":"arn:aws:sts::111122223333:assumed-role/Deploy/deploy-session","accountId":"111122223333","accessKeyId":"ASIAEXAMPLEDEPLOY001","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAEXAMPLEDEPLOY0001","arn":"arn:aws:iam::111122223333:role/Deploy","accountId":"111122223333","userName":"Deploy"},"webIdFederationData":{},"attributes":{"creationDate":"2026-11-20T09:55:00Z","mfaAuthenticated":"false"}}})",
-              "203.0.113.40", "Boto3/1.34.50 md/Botocore#1.34.50 ua/2.0 os/linux#6.1.0 lang/python#3.11.8");
+  return base(
+      source, name,
+      R"({"type":"AssumedRole","principalId":"AROAEXAMPLEDEPLOY0001:deploy-session","arn":"arn:aws:sts::111122223333:assumed-role/Deploy/deploy-session","accountId":"111122223333","accessKeyId":"ASIAEXAMPLEDEPLOY001","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAEXAMPLEDEPLOY0001","arn":"arn:aws:iam::111122223333:role/Deploy","accountId":"111122223333","userName":"Deploy"},"webIdFederationData":{},"attributes":{"creationDate":"2026-11-20T09:55:00Z","mfaAuthenticated":"false"}}})",
+      "203.0.113.40", "Boto3/1.34.50 md/Botocore#1.34.50 ua/2.0 os/linux#6.1.0 lang/python#3.11.8");
 }
 
 std::string root(std::string_view source, std::string_view name) {
-  return base(source, name,
-              R"({"type":"Root","principalId":"111122223333","arn":"arn:aws:iam::111122223333:root","accountId":"111122223333","accessKeyId":"ASIAEXAMPLEROOTSESS1","sessionContext":{"sessionIssuer":{},"webIdFederationData":{},"attributes":{"creationDate":"2026-11-20T09:50:00Z","mfaAuthenticated":"true"}}})",
-              "198.51.100.77", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36");
+  return base(
+      source, name,
+      R"({"type":"Root","principalId":"111122223333","arn":"arn:aws:iam::111122223333:root","accountId":"111122223333","accessKeyId":"ASIAEXAMPLEROOTSESS1","sessionContext":{"sessionIssuer":{},"webIdFederationData":{},"attributes":{"creationDate":"2026-11-20T09:50:00Z","mfaAuthenticated":"true"}}})",
+      "198.51.100.77",
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "Chrome/131.0.0.0 Safari/537.36");
 }
 
 std::string aws_service(std::string_view source, std::string_view name) {
   std::string svc(source);
-  std::string r = base(source, name, R"({"type":"AWSService","invokedBy":")" + svc + R"("})", svc,
-                       svc);
+  std::string r =
+      base(source, name, R"({"type":"AWSService","invokedBy":")" + svc + R"("})", svc, svc);
   return r;
 }
 

@@ -57,7 +57,8 @@ typedef struct th_str {
 /* Status returned by every plugin entry point. */
 typedef int32_t th_status;
 #define TH_OK 0
-#define TH_ERROR 1 /* this call failed; the instance stays usable (repeated errors quarantine it) */
+#define TH_ERROR 1 /* this call failed; the instance stays usable (repeated errors quarantine it) \
+                    */
 #define TH_FATAL 2 /* the instance is broken: the host quarantines it at once */
 
 /* Finding severities, ordered. */
@@ -150,12 +151,12 @@ typedef struct th_event {
 typedef struct th_param_value {
   uint32_t struct_size;
   const char* name;
-  int32_t type;          /* TH_PARAM_* */
-  int32_t bool_value;    /* TH_PARAM_BOOL: 0 or 1 */
-  int64_t int_value;     /* TH_PARAM_INT, TH_PARAM_DURATION (seconds) */
-  double double_value;   /* TH_PARAM_DOUBLE (also set for INT) */
-  th_str string_value;   /* TH_PARAM_STRING */
-  const th_str* list;    /* TH_PARAM_STRING_LIST */
+  int32_t type;        /* TH_PARAM_* */
+  int32_t bool_value;  /* TH_PARAM_BOOL: 0 or 1 */
+  int64_t int_value;   /* TH_PARAM_INT, TH_PARAM_DURATION (seconds) */
+  double double_value; /* TH_PARAM_DOUBLE (also set for INT) */
+  th_str string_value; /* TH_PARAM_STRING */
+  const th_str* list;  /* TH_PARAM_STRING_LIST */
   uint32_t list_count;
 } th_param_value;
 
@@ -184,15 +185,15 @@ typedef struct th_byte_sink {
  * filled by the host from the triggering event where it can (account, region, principal...). */
 typedef struct th_finding {
   uint32_t struct_size;
-  th_str rule;        /* required: rule id, unique within the detector, e.g. "console-login" */
-  int32_t severity;   /* required: TH_SEVERITY_* */
-  th_str title;       /* required: one line a responder understands at a glance */
-  th_str summary;     /* optional: a sentence or two with the specifics */
-  th_str account_id;  /* optional: defaults to the event's recipientAccountId */
-  th_str region;      /* optional */
-  th_str principal;   /* optional: ARN of the acting identity */
-  th_str source_ip;   /* optional */
-  th_str user_agent;  /* optional */
+  th_str rule;             /* required: rule id, unique within the detector, e.g. "console-login" */
+  int32_t severity;        /* required: TH_SEVERITY_* */
+  th_str title;            /* required: one line a responder understands at a glance */
+  th_str summary;          /* optional: a sentence or two with the specifics */
+  th_str account_id;       /* optional: defaults to the event's recipientAccountId */
+  th_str region;           /* optional */
+  th_str principal;        /* optional: ARN of the acting identity */
+  th_str source_ip;        /* optional */
+  th_str user_agent;       /* optional */
   const th_str* event_ids; /* CloudTrail eventIDs of the evidence (may be empty) */
   uint32_t event_id_count;
   const th_str* event_names;
@@ -201,8 +202,8 @@ typedef struct th_finding {
   int64_t last_seen_ms;  /* 0 = first_seen_ms */
   const th_str* mitre;   /* ATT&CK technique ids, e.g. "T1078.004" */
   uint32_t mitre_count;
-  th_str evidence_json;  /* a JSON object with the fields that made the rule fire; "" = {} */
-  th_str dedup_key;      /* optional: extra input to the stable finding_id (e.g. a bucket name) */
+  th_str evidence_json; /* a JSON object with the fields that made the rule fire; "" = {} */
+  th_str dedup_key;     /* optional: extra input to the stable finding_id (e.g. a bucket name) */
 } th_finding;
 
 /* ---------------------------------------------------------------------------------------------
@@ -236,11 +237,11 @@ typedef struct th_host_api {
 
   /* JSON value accessors. Every one accepts NULL (as "missing"). Handles are valid during the
    * on_event call that produced them. */
-  int32_t (*value_kind)(const th_value* value);            /* TH_VALUE_* */
-  th_str (*value_string)(const th_value* value);           /* {NULL,0} unless a string */
-  double (*value_number)(const th_value* value);           /* 0 unless a number */
-  int64_t (*value_int)(const th_value* value);             /* 0 unless an integral number */
-  uint32_t (*value_size)(const th_value* value);           /* array elements or object members */
+  int32_t (*value_kind)(const th_value* value);  /* TH_VALUE_* */
+  th_str (*value_string)(const th_value* value); /* {NULL,0} unless a string */
+  double (*value_number)(const th_value* value); /* 0 unless a number */
+  int64_t (*value_int)(const th_value* value);   /* 0 unless an integral number */
+  uint32_t (*value_size)(const th_value* value); /* array elements or object members */
   const th_value* (*value_index)(const th_value* value, uint32_t index); /* array element */
   const th_value* (*value_member)(const th_value* value, th_str name);   /* object member */
   th_str (*value_member_name)(const th_value* value, uint32_t index);    /* i-th member name */
@@ -254,12 +255,12 @@ typedef struct th_host_api {
   void (*counter_add)(th_host_ctx* ctx, const char* name, int64_t delta);
 
   /* Shared notions configured once for the whole run (TOML, top level). Each returns 1 or 0. */
-  int32_t (*is_org_account)(th_host_ctx* ctx, th_str account_id);  /* in org_account_ids */
-  int32_t (*org_accounts_known)(th_host_ctx* ctx);                 /* org_account_ids set */
+  int32_t (*is_org_account)(th_host_ctx* ctx, th_str account_id); /* in org_account_ids */
+  int32_t (*org_accounts_known)(th_host_ctx* ctx);                /* org_account_ids set */
   /* An address, or a CIDR wholly inside one of trusted_cidrs ("10.1.0.0/16" inside "10/8"). */
   int32_t (*is_trusted_ip)(th_host_ctx* ctx, th_str ip_or_cidr);
-  int32_t (*trusted_cidrs_known)(th_host_ctx* ctx);                /* trusted_cidrs set */
-  int32_t (*is_admin_principal)(th_host_ctx* ctx, th_str arn);     /* admin_principals glob */
+  int32_t (*trusted_cidrs_known)(th_host_ctx* ctx);            /* trusted_cidrs set */
+  int32_t (*is_admin_principal)(th_host_ctx* ctx, th_str arn); /* admin_principals glob */
   int32_t (*is_break_glass_principal)(th_host_ctx* ctx, th_str arn);
   /* Accounts that appear anywhere in the input so far as a recipient or an acting principal. */
   int32_t (*is_known_account)(th_host_ctx* ctx, th_str account_id);
@@ -280,8 +281,9 @@ typedef struct th_subscription {
 typedef struct th_param_spec {
   uint32_t struct_size;
   const char* name;
-  int32_t type;              /* TH_PARAM_* */
-  const char* default_value; /* a TOML value literal: "20", "true", "\"x\"", "[\"a\", \"b\"]", "\"15m\"" */
+  int32_t type; /* TH_PARAM_* */
+  const char*
+      default_value; /* a TOML value literal: "20", "true", "\"x\"", "[\"a\", \"b\"]", "\"15m\"" */
   const char* description;
   int32_t has_range; /* numbers: 1 when min/max apply */
   double min_value;

@@ -48,11 +48,21 @@ inline void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           static const char* hex = "0123456789abcdef";
@@ -142,7 +152,8 @@ class context;
 class value {
  public:
   value() = default;
-  value(const th_host_api* api, th_host_ctx* ctx, const th_value* v) : api_(api), ctx_(ctx), v_(v) {}
+  value(const th_host_api* api, th_host_ctx* ctx, const th_value* v)
+      : api_(api), ctx_(ctx), v_(v) {}
 
   int32_t kind() const { return api_ ? api_->value_kind(v_) : TH_VALUE_MISSING; }
   bool missing() const { return kind() == TH_VALUE_MISSING; }
@@ -150,7 +161,10 @@ class value {
   bool is_null() const { return kind() == TH_VALUE_NULL; }
   bool is_string() const { return kind() == TH_VALUE_STRING; }
   bool is_number() const { return kind() == TH_VALUE_NUMBER; }
-  bool is_bool() const { int k = kind(); return k == TH_VALUE_TRUE || k == TH_VALUE_FALSE; }
+  bool is_bool() const {
+    int k = kind();
+    return k == TH_VALUE_TRUE || k == TH_VALUE_FALSE;
+  }
   bool is_array() const { return kind() == TH_VALUE_ARRAY; }
   bool is_object() const { return kind() == TH_VALUE_OBJECT; }
   bool is_true() const { return kind() == TH_VALUE_TRUE; }
@@ -244,7 +258,8 @@ struct field_id {
 // One CloudTrail record with its pre-extracted common fields.
 class event {
  public:
-  event(const th_host_api* api, th_host_ctx* ctx, const th_event* e) : api_(api), ctx_(ctx), e_(e) {}
+  event(const th_host_api* api, th_host_ctx* ctx, const th_event* e)
+      : api_(api), ctx_(ctx), e_(e) {}
 
   const th_event& raw() const { return *e_; }
   std::string_view id() const { return sv(e_->event_id); }
@@ -446,8 +461,8 @@ class context {
       f.title = r->title ? r->title : "";
       split_mitre(r->mitre, f.mitre);
     }
-    f.account_id = std::string(e.recipient_account().empty() ? e.principal_account()
-                                                              : e.recipient_account());
+    f.account_id =
+        std::string(e.recipient_account().empty() ? e.principal_account() : e.recipient_account());
     f.region = std::string(e.region());
     f.principal = std::string(e.principal_arn());
     f.source_ip = std::string(e.source_ip());
@@ -682,13 +697,12 @@ struct descriptor_storage {
     params.reserve(info.params.size());
     for (auto& p : info.params)
       params.push_back(th_param_spec{sizeof(th_param_spec), p.name, p.type, p.default_value,
-                                     p.description, p.has_range ? 1 : 0, p.min_value,
-                                     p.max_value});
+                                     p.description, p.has_range ? 1 : 0, p.min_value, p.max_value});
     for (auto& p : params) param_ptrs.push_back(&p);
     rules.reserve(info.rules.size());
     for (auto& r : info.rules)
-      rules.push_back(th_rule_desc{sizeof(th_rule_desc), r.id, static_cast<int32_t>(r.sev),
-                                   r.title, r.mitre, r.description});
+      rules.push_back(th_rule_desc{sizeof(th_rule_desc), r.id, static_cast<int32_t>(r.sev), r.title,
+                                   r.mitre, r.description});
     for (auto& r : rules) rule_ptrs.push_back(&r);
     std::memset(&desc, 0, sizeof desc);
     desc.struct_size = sizeof desc;
@@ -725,9 +739,12 @@ const th_detector_desc* descriptor() {
 template <class... Ts>
 const th_module_desc* module_descriptor(const char* name, const char* version) {
   static const th_detector_desc* const dets[] = {descriptor<Ts>()...};
-  static const th_module_desc mod = {sizeof(th_module_desc), TH_ABI_MAJOR,
+  static const th_module_desc mod = {sizeof(th_module_desc),
+                                     TH_ABI_MAJOR,
                                      /* min_host_minor: features used by this SDK */ 0,
-                                     name, version, dets,
+                                     name,
+                                     version,
+                                     dets,
                                      static_cast<uint32_t>(sizeof...(Ts))};
   return &mod;
 }
@@ -743,12 +760,12 @@ const th_module_desc* module_descriptor(const char* name, const char* version) {
 
 // Exports th_module_entry_v1 for a module holding the given detector classes:
 //   TRAILHOUND_MODULE("iam-keys", "1.0.0", create_key_for_other, key_reactivated)
-#define TRAILHOUND_MODULE(NAME, VERSION, ...)                                                  \
-  extern "C" TH_EXPORT const th_module_desc* th_module_entry_v1(const th_host_info* host) {    \
-    if (!host || host->abi_major != TH_ABI_MAJOR) return nullptr;                              \
-    try {                                                                                      \
-      return ::trailhound::sdk::detail::module_descriptor<__VA_ARGS__>(NAME, VERSION);         \
-    } catch (...) {                                                                            \
-      return nullptr;                                                                          \
-    }                                                                                          \
+#define TRAILHOUND_MODULE(NAME, VERSION, ...)                                               \
+  extern "C" TH_EXPORT const th_module_desc* th_module_entry_v1(const th_host_info* host) { \
+    if (!host || host->abi_major != TH_ABI_MAJOR) return nullptr;                           \
+    try {                                                                                   \
+      return ::trailhound::sdk::detail::module_descriptor<__VA_ARGS__>(NAME, VERSION);      \
+    } catch (...) {                                                                         \
+      return nullptr;                                                                       \
+    }                                                                                       \
   }
