@@ -44,7 +44,9 @@ parsed_batch parse_file(input::loaded_file&& f, const parse_limits& lim) noexcep
   try {
     b.arena_ = std::make_unique<parsed_batch::arena>();
     auto& a = *b.arena_;
-    a.scratch = file.text;
+    // Padding: the SIMD string scanner may read up to 15 bytes past the last record.
+    a.scratch.reserve(file.text.size() + detail::PARSE_PADDING);
+    a.scratch.assign(file.text);
     b.events.reserve(file.records.size());
     document doc(&a.values, parsed_batch::arena::STACK_BYTES, &a.stack);
     const bool ascii = detail::is_ascii(file.text);

@@ -24,6 +24,9 @@ inline constexpr unsigned PARSE_FLAGS_ASCII = rapidjson::kParseInsituFlag;
 // True when no byte has the high bit set (then the text is valid UTF-8). Word at a time.
 bool is_ascii(std::string_view text) noexcept;
 
+// Spare capacity after every buffer parsed with RAPIDJSON_SSE2 (it reads 16-byte blocks).
+inline constexpr size_t PARSE_PADDING = 64;
+
 // Zeroes the event and sets the tri-state flags to unknown and raw_json to `raw`.
 void init_event(std::string_view raw, th_event& ev) noexcept;
 // Fills the common fields from a parsed record (root must stay alive as long as the event).

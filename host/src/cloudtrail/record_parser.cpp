@@ -349,6 +349,7 @@ bool record_parser::parse(std::string_view raw, th_event& ev, parse_error& err) 
     }
   }
   try {
+    s.scratch.reserve(raw.size() + detail::PARSE_PADDING);  // room for SIMD over-reads
     s.scratch.assign(raw.data(), raw.size());
   } catch (...) {
     err = {0, "out of memory copying the record"};

@@ -193,7 +193,9 @@ bool normalize_json_object(std::string_view text, uint32_t max_depth, std::strin
     return false;
   }
   rapidjson::Document d;
-  std::string copy(text);
+  std::string copy;
+  copy.reserve(text.size() + 64);  // room for RapidJSON's SIMD over-reads
+  copy.assign(text);
   d.Parse<rapidjson::kParseValidateEncodingFlag>(copy.data(), copy.size());
   if (d.HasParseError()) {
     reason = std::string("invalid JSON at offset ") + std::to_string(d.GetErrorOffset()) + ": " +
