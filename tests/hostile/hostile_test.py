@@ -21,6 +21,15 @@ GEN = os.path.join(SRC, "scripts", "gen-hostile")
 # 0 (default) skips the 100 000 tiny files test; CTest's hostile.tiny_files sets it.
 TINY_FILES = int(os.environ.get("TRAILHOUND_TINY_FILES", "0"))
 
+TREE_TIMEOUT = 180  # seconds for a scan of the whole tree (about 1 s here)
+FILE_TIMEOUT = 60   # seconds for a scan of one file
+TINY_TIMEOUT = 300
+
+SUMMARY_FILES = re.compile(
+    r"files:\s+(\d+) found, (\d+) read, (\d+) skipped(?: \(([^)]*)\))?, (\d+) failed, "
+    r"(\d+) path problems")
+SUMMARY_RECORDS = re.compile(r"records:\s+(\d+) read, (\d+) malformed, (\d+) duplicate, (\d+) processed")
+
 
 def tiny_tmp_root():
     """Where to write the tiny files: TRAILHOUND_TINY_TMP, else /dev/shm when it is a roomy
@@ -35,15 +44,6 @@ def tiny_tmp_root():
     except OSError:
         pass
     return TMP_ROOT
-
-TREE_TIMEOUT = 180  # seconds for a scan of the whole tree (about 1 s here)
-FILE_TIMEOUT = 60   # seconds for a scan of one file
-TINY_TIMEOUT = 300
-
-SUMMARY_FILES = re.compile(
-    r"files:\s+(\d+) found, (\d+) read, (\d+) skipped(?: \(([^)]*)\))?, (\d+) failed, "
-    r"(\d+) path problems")
-SUMMARY_RECORDS = re.compile(r"records:\s+(\d+) read, (\d+) malformed, (\d+) duplicate, (\d+) processed")
 
 
 def generate(out, *args):
@@ -270,7 +270,8 @@ class HostileTest(unittest.TestCase):
         self.assertEqual(p.returncode, 2)
         err = p.stderr.decode()
         for prob in e["problems"]:
-            self.assertRegex(err, r"trailhound: -: record %d \(.*%s" % (prob["record"], re.escape(prob["reason"])))
+            self.assertRegex(err, r"trailhound: -: record %d \(.*%s"
+                             % (prob["record"], re.escape(prob["reason"])))
         self.assertIn("%d processed" % len(e["valid"]), err)
 
 
