@@ -49,7 +49,7 @@ parsed_batch parse_file(input::loaded_file&& f, const parse_limits& lim) noexcep
     a.scratch.assign(file.text);
     b.events.reserve(file.records.size());
     document doc(&a.values, parsed_batch::arena::STACK_BYTES, &a.stack);
-    const bool ascii = detail::is_ascii(file.text);
+    const bool ascii = detail::plain_ascii(file.text);
     for (; next < file.records.size(); ++next) {
       const input::record_ref& r = file.records[next];
       std::string_view raw = file.record(r);

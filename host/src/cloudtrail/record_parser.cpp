@@ -9,6 +9,10 @@
 #include <cstring>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "cloudtrail/detail.hpp"
 
 namespace trailhound::cloudtrail {
@@ -285,17 +289,52 @@ bool extract_fields(const value& d, th_event& ev, parse_error& err) noexcept {
   return true;
 }
 
-bool is_ascii(std::string_view text) noexcept {
+#if !defined(__SSE2__)
+namespace {
+constexpr uint64_t k_ones = 0x0101010101010101ull;
+// A byte of w in 0x1A..0x1F (exact when no byte has its high bit set; "hasbetween" of Bit
+// Twiddling Hacks with m = 0x19, n = 0x20).
+inline uint64_t misread_control_bytes(uint64_t w) noexcept {
+  const uint64_t low7 = w & (k_ones * 127);
+  return (k_ones * (127 + 0x20) - low7) & ~w & (low7 + k_ones * (127 - 0x19)) & (k_ones * 128);
+}
+}  // namespace
+#endif
+
+bool plain_ascii(std::string_view text) noexcept {
   const char* p = text.data();
   const char* end = p + text.size();
-  uint64_t acc = 0;
+  bool ok = true;
+#if defined(__SSE2__)
+  // Signed bytes: 0x19 < b < 0x20 holds exactly for 0x1A..0x1F (0x80..0xFF are negative).
+  const __m128i above = _mm_set1_epi8(0x19);
+  const __m128i below = _mm_set1_epi8(0x20);
+  __m128i bad = _mm_setzero_si128();
+  for (; end - p >= 32; p += 32) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16));
+    bad = _mm_or_si128(bad, _mm_or_si128(a, b));  // high bits
+    bad = _mm_or_si128(bad, _mm_and_si128(_mm_cmpgt_epi8(a, above), _mm_cmplt_epi8(a, below)));
+    bad = _mm_or_si128(bad, _mm_and_si128(_mm_cmpgt_epi8(b, above), _mm_cmplt_epi8(b, below)));
+  }
+  ok = _mm_movemask_epi8(bad) == 0;
+#else
+  uint64_t high = 0;
+  uint64_t ctl = 0;
   for (; p + 32 <= end; p += 32) {
     uint64_t w[4];
     std::memcpy(w, p, 32);
-    acc |= w[0] | w[1] | w[2] | w[3];
+    high |= w[0] | w[1] | w[2] | w[3];
+    ctl |= misread_control_bytes(w[0]) | misread_control_bytes(w[1]) | misread_control_bytes(w[2]) |
+           misread_control_bytes(w[3]);
   }
-  for (; p < end; ++p) acc |= static_cast<unsigned char>(*p);
-  return (acc & 0x8080808080808080ull) == 0;
+  ok = (high & (k_ones * 128)) == 0 && ctl == 0;
+#endif
+  for (; p < end; ++p) {
+    const auto c = static_cast<unsigned char>(*p);
+    ok = ok && c < 0x80 && !(c >= 0x1A && c <= 0x1F);
+  }
+  return ok;
 }
 
 void init_event(std::string_view raw, th_event& ev) noexcept {
@@ -357,7 +396,7 @@ bool record_parser::parse(std::string_view raw, th_event& ev, parse_error& err) 
   }
   s.doc = new (s.doc_storage) document(&s.value_alloc, impl::STACK_BYTES, &s.stack_alloc);
   document& d = *s.doc;
-  if (detail::is_ascii(raw))
+  if (detail::plain_ascii(raw))
     d.ParseInsitu<detail::PARSE_FLAGS_ASCII>(s.scratch.data());
   else
     d.ParseInsitu<detail::PARSE_FLAGS>(s.scratch.data());
