@@ -18,10 +18,13 @@ using detail::pool_allocator;
 using detail::value;
 
 struct parsed_batch::arena {
-  static constexpr size_t CHUNK = 1 << 20;
-  static constexpr size_t STACK_BYTES = 64 * 1024;
+  static constexpr size_t STACK_BYTES = 16 * 1024;
+  // The DOM of in-situ parsed CloudTrail records takes about as many bytes as their text (the
+  // strings stay in the scratch copy): one chunk usually holds a whole file.
+  explicit arena(size_t text_bytes)
+      : values(std::clamp<size_t>(text_bytes + text_bytes / 4, 64 << 10, 8 << 20)) {}
   std::string scratch;  // parsed in situ: the DOM's strings live here
-  pool_allocator values{CHUNK};
+  pool_allocator values;
   // The reused document keeps its parse stack here; it is never cleared while the document
   // lives (clearing would free the stack under it).
   pool_allocator stack{STACK_BYTES * 2};
@@ -31,6 +34,14 @@ parsed_batch::parsed_batch() = default;
 parsed_batch::~parsed_batch() = default;
 parsed_batch::parsed_batch(parsed_batch&&) noexcept = default;
 parsed_batch& parsed_batch::operator=(parsed_batch&&) noexcept = default;
+
+size_t parsed_batch::memory_bytes() const noexcept {
+  size_t n = file.text.capacity() + file.records.capacity() * sizeof(input::record_ref) +
+             events.capacity() * sizeof(th_event);
+  if (arena_)
+    n += arena_->scratch.capacity() + arena_->values.Capacity() + arena_->stack.Capacity();
+  return n;
+}
 
 parsed_batch parse_file(input::loaded_file&& f, const parse_limits& lim) noexcept {
   parsed_batch b;
@@ -42,7 +53,7 @@ parsed_batch parse_file(input::loaded_file&& f, const parse_limits& lim) noexcep
     return b;
   }
   try {
-    b.arena_ = std::make_unique<parsed_batch::arena>();
+    b.arena_ = std::make_unique<parsed_batch::arena>(file.text.size());
     auto& a = *b.arena_;
     // Padding: the SIMD string scanner may read up to 15 bytes past the last record.
     a.scratch.reserve(file.text.size() + detail::PARSE_PADDING);

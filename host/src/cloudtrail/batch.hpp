@@ -37,6 +37,9 @@ class parsed_batch {
   // ahead (memory stays flat); the consumer parses them one by one in file order.
   bool lazy = false;
 
+  // Bytes held (text, parse copy, DOM, events): what the read-ahead budget counts.
+  size_t memory_bytes() const noexcept;
+
  private:
   friend parsed_batch parse_file(input::loaded_file&& f, const parse_limits& lim) noexcept;
   struct arena;

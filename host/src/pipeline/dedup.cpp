@@ -2,8 +2,6 @@
 // Sliding-window duplicate filter.
 #include "pipeline/dedup.hpp"
 
-#include <cstring>
-
 namespace trailhound::pipeline {
 
 uint64_t hash64(std::string_view s) noexcept {
@@ -18,24 +16,69 @@ uint64_t hash64(std::string_view s) noexcept {
   return h;
 }
 
-void dedup_window::expire(int64_t now_ms) {
+bool dedup_window::contains(uint64_t h) const noexcept {
+  if (slots_.empty()) return false;
+  for (size_t i = slot_of(h);; i = (i + 1) & (slots_.size() - 1)) {
+    if (slots_[i] == h) return true;
+    if (slots_[i] == 0) return false;
+  }
+}
+
+void dedup_window::insert(uint64_t h) {
+  if ((size_ + 1) * 2 > slots_.size()) {  // keep the load at most 1/2
+    std::vector<uint64_t> old(slots_.empty() ? 1024 : slots_.size() * 2, 0);
+    old.swap(slots_);
+    for (uint64_t k : old)
+      if (k) {
+        size_t i = slot_of(k);
+        while (slots_[i]) i = (i + 1) & (slots_.size() - 1);
+        slots_[i] = k;
+      }
+  }
+  size_t i = slot_of(h);
+  while (slots_[i]) i = (i + 1) & (slots_.size() - 1);
+  slots_[i] = h;
+  ++size_;
+}
+
+void dedup_window::erase(uint64_t h) noexcept {
+  const size_t mask = slots_.size() - 1;
+  size_t i = slot_of(h);
+  while (slots_[i] != h) {
+    if (slots_[i] == 0) return;
+    i = (i + 1) & mask;
+  }
+  // Backward-shift deletion: move later members of the probe run into the hole when their home
+  // slot does not lie cyclically in (hole, their position].
+  for (size_t j = (i + 1) & mask; slots_[j]; j = (j + 1) & mask) {
+    const size_t home = slot_of(slots_[j]);
+    const bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+    if (!stays) {
+      slots_[i] = slots_[j];
+      i = j;
+    }
+  }
+  slots_[i] = 0;
+  --size_;
+}
+
+void dedup_window::expire(int64_t now_ms) noexcept {
   // Arrival order is close to event-time order; an entry is dropped once it is older than the
   // window relative to the newest event seen. Late entries stay until they reach the front.
   while (!order_.empty() && order_.front().first < now_ms - window_ms_) {
-    ids_.erase(order_.front().second);
+    erase(order_.front().second);
     order_.pop_front();
   }
 }
 
-bool dedup_window::seen(std::string_view event_id, int64_t event_time_ms) {
-  if (event_id.empty()) return false;
-  uint64_t h = hash64(event_id);
-  if (ids_.count(h)) return true;
+bool dedup_window::seen_hash(uint64_t h, int64_t event_time_ms) {
+  if (h == 0) h = 1;
+  if (contains(h)) return true;
   if (event_time_ms > max_time_ms_) {
     max_time_ms_ = event_time_ms;
     expire(max_time_ms_);
   }
-  ids_.insert(h);
+  insert(h);
   order_.emplace_back(event_time_ms, h);
   return false;
 }

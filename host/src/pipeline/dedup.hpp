@@ -6,9 +6,12 @@
 #include <cstdint>
 #include <deque>
 #include <string_view>
-#include <unordered_set>
+#include <utility>
+#include <vector>
 
 namespace trailhound::pipeline {
+
+uint64_t hash64(std::string_view s) noexcept;
 
 class dedup_window {
  public:
@@ -16,17 +19,28 @@ class dedup_window {
 
   // True when this eventID was already seen (within the window); records it otherwise.
   // Events without an id are never duplicates.
-  bool seen(std::string_view event_id, int64_t event_time_ms);
-  size_t size() const noexcept { return ids_.size(); }
+  bool seen(std::string_view event_id, int64_t event_time_ms) {
+    return !event_id.empty() && seen_hash(hash64(event_id), event_time_ms);
+  }
+  // The same with hash64(eventID) computed beforehand (on a loader thread).
+  bool seen_hash(uint64_t id_hash, int64_t event_time_ms);
+  size_t size() const noexcept { return size_; }
 
  private:
-  void expire(int64_t now_ms);
+  // Open addressing with linear probing over a power-of-two table; 0 marks an empty slot (a
+  // hash of 0 is stored as 1). Erasing shifts the following entries back, so there are no
+  // tombstones and probes stay short however many entries come and go.
+  bool contains(uint64_t h) const noexcept;
+  void insert(uint64_t h);
+  void erase(uint64_t h) noexcept;
+  void expire(int64_t now_ms) noexcept;
+  size_t slot_of(uint64_t h) const noexcept { return static_cast<size_t>(h) & (slots_.size() - 1); }
+
   int64_t window_ms_;
   int64_t max_time_ms_ = INT64_MIN;
-  std::unordered_set<uint64_t> ids_;
+  std::vector<uint64_t> slots_;
+  size_t size_ = 0;
   std::deque<std::pair<int64_t, uint64_t>> order_;  // (event time, hash) in arrival order
 };
-
-uint64_t hash64(std::string_view s) noexcept;
 
 }  // namespace trailhound::pipeline

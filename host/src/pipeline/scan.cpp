@@ -2,6 +2,8 @@
 // Scan pipeline: ordered hand-off from loader threads to the dispatching thread.
 #include "pipeline/scan.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -18,12 +20,42 @@
 namespace trailhound::pipeline {
 namespace {
 
+// A parsed file as the loader threads hand it over, with the work they can do ahead for the
+// dispatching thread.
+struct loaded_batch {
+  cloudtrail::parsed_batch batch;
+  std::vector<uint64_t> id_hashes;  // hash64(eventID) of each event, for the duplicate filter
+  size_t bytes = 0;                 // batch.memory_bytes()
+};
+
+loaded_batch load_and_parse(const input::input_file& file, const input::limits& lim,
+                            const cloudtrail::parse_limits& plim) {
+  loaded_batch b{cloudtrail::parse_file(input::load_file(file, lim), plim), {}, 0};
+  try {
+    b.id_hashes.reserve(b.batch.events.size());
+    for (const th_event& ev : b.batch.events)
+      b.id_hashes.push_back(hash64(std::string_view(ev.event_id.ptr, ev.event_id.len)));
+  } catch (...) {
+    b.id_hashes.clear();  // out of memory: the dispatching thread hashes instead
+  }
+  b.bytes = b.batch.memory_bytes() + b.id_hashes.capacity() * sizeof(uint64_t);
+  return b;
+}
+
 // Loads and parses files on worker threads; take(i) returns file i once ready, in order.
+// Read-ahead is bounded by a number of files and by the bytes the parsed files waiting hold, so
+// that thousands of small S3 files keep both workers busy while a huge file cannot pile up memory.
 class ordered_loader {
  public:
   ordered_loader(const std::vector<input::input_file>& files, const input::limits& lim,
-                 const cloudtrail::parse_limits& plim, unsigned threads, size_t ahead)
-      : files_(files), lim_(lim), plim_(plim), ahead_(ahead < 1 ? 1 : ahead), slots_(files.size()) {
+                 const cloudtrail::parse_limits& plim, unsigned threads, size_t ahead,
+                 uint64_t bytes_ahead)
+      : files_(files),
+        lim_(lim),
+        plim_(plim),
+        ahead_(ahead < 1 ? 1 : ahead),
+        bytes_ahead_(bytes_ahead),
+        slots_(files.size()) {
     for (unsigned t = 0; t < threads; ++t) workers_.emplace_back([this] { work(); });
   }
   ~ordered_loader() {
@@ -31,39 +63,50 @@ class ordered_loader {
       std::lock_guard<std::mutex> lock(m_);
       stop_ = true;
     }
-    cv_.notify_all();
+    space_.notify_all();
     for (auto& w : workers_) w.join();
   }
 
-  cloudtrail::parsed_batch take(size_t i) {
+  loaded_batch take(size_t i) {
     std::unique_lock<std::mutex> lock(m_);
-    cv_.wait(lock, [&] { return slots_[i].has_value(); });
-    cloudtrail::parsed_batch f = std::move(*slots_[i]);
+    waiting_for_ = i;
+    ready_.wait(lock, [&] { return slots_[i].has_value(); });
+    waiting_for_ = SIZE_MAX;
+    loaded_batch f = std::move(*slots_[i]);
     slots_[i].reset();
     consumed_ = i + 1;
+    bytes_waiting_ -= f.bytes;
     lock.unlock();
-    cv_.notify_all();
+    space_.notify_all();
     return f;
   }
 
  private:
+  // The next file may be started: within the file window and the byte budget (the file the
+  // consumer needs next is always allowed, so a single huge file cannot stall the scan).
+  bool may_start() const {
+    return next_ < consumed_ + ahead_ && (bytes_waiting_ <= bytes_ahead_ || next_ == consumed_);
+  }
+
   void work() {
+    pthread_setname_np(pthread_self(), "th-loader");  // for top, perf and gdb
     while (true) {
       size_t i;
       {
         std::unique_lock<std::mutex> lock(m_);
-        // Bounded read-ahead keeps memory flat whatever the number of files.
-        cv_.wait(lock,
-                 [&] { return stop_ || next_ >= files_.size() || next_ < consumed_ + ahead_; });
+        space_.wait(lock, [&] { return stop_ || next_ >= files_.size() || may_start(); });
         if (stop_ || next_ >= files_.size()) return;
         i = next_++;
       }
-      cloudtrail::parsed_batch f = cloudtrail::parse_file(input::load_file(files_[i], lim_), plim_);
+      loaded_batch f = load_and_parse(files_[i], lim_, plim_);
+      bool wake;
       {
         std::lock_guard<std::mutex> lock(m_);
+        bytes_waiting_ += f.bytes;
         slots_[i] = std::move(f);
+        wake = waiting_for_ == i;
       }
-      cv_.notify_all();
+      if (wake) ready_.notify_one();
     }
   }
 
@@ -71,12 +114,16 @@ class ordered_loader {
   input::limits lim_;
   cloudtrail::parse_limits plim_;
   size_t ahead_;
-  std::vector<std::optional<cloudtrail::parsed_batch>> slots_;
+  uint64_t bytes_ahead_;
+  std::vector<std::optional<loaded_batch>> slots_;
   std::vector<std::thread> workers_;
   std::mutex m_;
-  std::condition_variable cv_;
+  std::condition_variable ready_;  // the consumer: the file it waits for is ready
+  std::condition_variable space_;  // the workers: the window moved on, or stop
   size_t next_ = 0;
   size_t consumed_ = 0;
+  size_t waiting_for_ = SIZE_MAX;
+  uint64_t bytes_waiting_ = 0;  // held by parsed files not yet taken
   bool stop_ = false;
 };
 
@@ -148,7 +195,7 @@ scan_summary run_scan(const scan_options& opts, engine::engine& eng,
   parser.set_limits(plim);
 
   ordered_loader loader(found.files, opts.limits, plim, threads,
-                        std::max<size_t>(opts.max_files_ahead, threads + 1));
+                        std::max<size_t>(opts.max_files_ahead, threads + 1), opts.max_bytes_ahead);
   for (size_t i = 0; i < found.files.size(); ++i) {
     // Runs however the body below ends (skipped, failed or delivered file).
     struct done_guard {
@@ -158,7 +205,8 @@ scan_summary run_scan(const scan_options& opts, engine::engine& eng,
         if (o.after_file) o.after_file(f);
       }
     } done{opts, found.files[i]};
-    cloudtrail::parsed_batch batch = loader.take(i);
+    loaded_batch loaded = loader.take(i);
+    const cloudtrail::parsed_batch& batch = loaded.batch;
     if (opts.progress) show_progress(i + 1, found.files.size(), sum.records_parsed, t0, false);
     const input::loaded_file& f = batch.file;
     sum.input.add(f);
@@ -181,8 +229,8 @@ scan_summary run_scan(const scan_options& opts, engine::engine& eng,
       problem(f.path + ": record " + std::to_string(fail.index) + " (byte " +
               std::to_string(fail.offset) + "): " + fail.reason);
     }
-    auto deliver = [&](const th_event& ev) {
-      if (dedup.seen(std::string_view(ev.event_id.ptr, ev.event_id.len), ev.event_time_ms)) {
+    auto deliver = [&](const th_event& ev, uint64_t id_hash) {
+      if (ev.event_id.len && dedup.seen_hash(id_hash, ev.event_time_ms)) {
         ++sum.records_duplicate;
         return;
       }
@@ -198,7 +246,12 @@ scan_summary run_scan(const scan_options& opts, engine::engine& eng,
     };
     if (!batch.lazy) {
       sum.records_parsed += batch.events.size();
-      for (const th_event& ev : batch.events) deliver(ev);
+      const bool hashed = loaded.id_hashes.size() == batch.events.size();
+      for (size_t k = 0; k < batch.events.size(); ++k) {
+        const th_event& ev = batch.events[k];
+        deliver(ev, hashed ? loaded.id_hashes[k]
+                           : hash64(std::string_view(ev.event_id.ptr, ev.event_id.len)));
+      }
       continue;
     }
     // A very large file (e.g. a big NDJSON export): parse record by record, in file order.
@@ -213,7 +266,7 @@ scan_summary run_scan(const scan_options& opts, engine::engine& eng,
         continue;
       }
       ++sum.records_parsed;
-      deliver(ev);
+      deliver(ev, hash64(std::string_view(ev.event_id.ptr, ev.event_id.len)));
     }
     parser.reset();
   }

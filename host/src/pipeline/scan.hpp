@@ -18,8 +18,11 @@ struct scan_options {
   std::vector<std::string> paths;
   input::limits limits;
   int64_t dedup_window_ms = 6 * 3600 * 1000;
-  unsigned loader_threads = 0;        // read+inflate+split+parse workers; 0 = one per core
-  size_t max_files_ahead = 4;         // parsed files waiting for dispatch, at most (memory bound)
+  unsigned loader_threads = 0;  // read+inflate+split+parse workers; 0 = one per core
+  // Read-ahead of the loader threads (memory bound): parsed files waiting for dispatch, at most,
+  // and the bytes they may hold (text, parse copy, DOM).
+  size_t max_files_ahead = 64;
+  uint64_t max_bytes_ahead = 48ull << 20;
   size_t max_reported_problems = 50;  // per kind; the rest only counted
   bool progress = false;              // a progress line on stderr
   // Resume support: files for which `skip` returns true are not loaded (counted as "already
