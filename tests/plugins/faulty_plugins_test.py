@@ -177,5 +177,51 @@ class FaultyPluginsEndToEnd(unittest.TestCase):
         self.assertLess(run.seconds, 60)
 
 
+class HungPluginTest(unittest.TestCase):
+    """A call that never returns cannot be interrupted: the watchdog reports it and ends the scan
+    with exit code 4, and the findings written before it are complete in the output file."""
+
+    def test_hung_plugin_stops_the_scan_with_a_report(self):
+        hang = os.path.join(FAULTY_DIR, "faulty-hang.so")
+        if not os.path.exists(hang):
+            self.skipTest("faulty-hang.so not built")
+        os.makedirs(TMP_ROOT, exist_ok=True)
+        tmp = tempfile.mkdtemp(dir=TMP_ROOT)
+        self.addCleanup(shutil.rmtree, tmp, True)
+        plugin_dir = os.path.join(tmp, "plugins")
+        os.makedirs(plugin_dir)
+        os.symlink(os.path.abspath(hang), os.path.join(plugin_dir, "faulty-hang.so"))
+        out = os.path.join(tmp, "findings.jsonl")
+        # Late enough that the bundled detectors have reported something before it.
+        hang_at = 400
+        cfg = os.path.join(tmp, "hang.toml")
+        with open(cfg, "w") as f:
+            f.write("[detectors.faulty-hang.params]\nhang_at = %d\n" % hang_at)
+        cmd = [BIN, "scan", *CONFIG, "-c", cfg, "--threads", "1", "--plugin-dir", plugin_dir,
+               "--hang-timeout", "2", "-o", "jsonl:" + out, SAMPLES]
+        t0 = time.monotonic()
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        seconds = time.monotonic() - t0
+        self.assertEqual(proc.returncode, 4, proc.stderr)
+        self.assertLess(seconds, 60)
+        self.assertRegex(proc.stderr, r"trailhound: error: detector faulty-hang \(.*faulty-hang\.so\) "
+                                      r"has not returned from on_event for [2-9] s \(event [^,]+, "
+                                      r"[a-z0-9-]+\.amazonaws\.com \w+\)")
+        self.assertIn("disable the detector", proc.stderr)
+        with open(out) as f:
+            lines = f.read().splitlines()
+        self.assertGreater(len(lines), 0, "findings before the hang were not written")
+        for line in lines:
+            finding = json.loads(line)  # every line complete
+            self.assertNotEqual(finding["detector"], "faulty-hang")
+
+    def test_hang_timeout_zero_disables_the_watchdog(self):
+        # Only the option's parsing: with 0 a healthy scan is unaffected.
+        proc = subprocess.run([BIN, "scan", *CONFIG, "-q", "--hang-timeout", "0", SAMPLES],
+                              capture_output=True, text=True, timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertGreater(len(proc.stdout.splitlines()), 10)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -14,6 +14,7 @@
 #include "common/severity.hpp"
 #include "config/config.hpp"
 #include "engine/engine.hpp"
+#include "engine/watchdog.hpp"
 #include "findings/collector.hpp"
 #include "pipeline/scan.hpp"
 #include "plugins/loader.hpp"
@@ -118,6 +119,7 @@ int cmd_scan(const std::vector<std::string>& args, bool learn_command) {
   bool quiet = false, no_state = false, learn_only = learn_command, resume = false;
   unsigned checkpoint_files = 64;
   unsigned threads = 0;
+  double hang_timeout_s = 120;
   po::options_description d(learn_command ? "trailhound learn [options] PATH...\n\nOptions"
                                           : "trailhound scan [options] PATH...\n\nOptions");
   add_common(d, c);
@@ -137,16 +139,20 @@ int cmd_scan(const std::vector<std::string>& args, bool learn_command) {
       "with --state: skip the files an earlier (interrupted) run already processed")(
       "checkpoint-files", po::value(&checkpoint_files),
       "with --state: checkpoint state, ledger and findings every N files (default 64)")(
-      "quiet,q", po::bool_switch(&quiet), "no summary on stderr");
+      "hang-timeout", po::value(&hang_timeout_s),
+      "stop the scan (exit code 4) when one detector call runs longer than this many seconds "
+      "(default 120; 0: wait forever)")("quiet,q", po::bool_switch(&quiet), "no summary on stderr");
   po::options_description hidden;
   hidden.add_options()("path", po::value(&paths)->composing());
   po::positional_options_description pos;
   pos.add("path", -1);
   po::variables_map vm = parse(args, d, &pos, &hidden);
   if (vm.count("help")) {
-    std::cout << d
-              << "\nExit codes: 0 no problem, 1 usage or configuration error, 2 some input "
-                 "could not be read or parsed, 3 --fail-on threshold reached.\n";
+    std::cout
+        << d
+        << "\nExit codes: 0 no problem, 1 usage or configuration error, 2 some input "
+           "could not be read or parsed, 3 --fail-on threshold reached, 4 a detector hung (scan "
+           "stopped).\n";
     return EXIT_OK;
   }
   if (paths.empty()) {
@@ -189,6 +195,22 @@ int cmd_scan(const std::vector<std::string>& args, bool learn_command) {
   engine::engine eng(s.cfg, out, eopts);
   for (const auto& m : s.plugins.modules)
     for (const auto& det : m.detectors) eng.add(det);
+  // A call that never returns cannot be interrupted; the scan ends with a clear report instead
+  // of hanging: findings so far are made durable (bounded by an alarm in case the sink is what
+  // hangs), then the process exits. State is not saved: --resume continues from the last
+  // checkpoint once the detector is disabled or fixed.
+  engine::hang_watchdog watchdog(
+      eng, static_cast<int64_t>(hang_timeout_s * 1000), [&](const std::string& line) {
+        std::fprintf(stderr, "trailhound: error: %s\n", line.c_str());
+        std::fprintf(stderr,
+                     "trailhound: findings written so far are kept; disable the detector "
+                     "([detectors.<id>] enabled = false) or fix it and scan again%s\n",
+                     store ? " (--resume continues after the last checkpoint)" : "");
+        std::fflush(stderr);
+        ::alarm(10);
+        out.flush();
+        std::_Exit(EXIT_HUNG);
+      });
   eng.start();  // detectors that fail to start are reported by the engine and counted
   const std::string& env = s.cfg.global.environment;
   if (store) {

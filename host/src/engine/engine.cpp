@@ -11,16 +11,17 @@
 #include "common/severity.hpp"
 
 namespace trailhound::engine {
-namespace {
-
-std::string_view sv(th_str s) noexcept {
-  return s.len && s.ptr ? std::string_view(s.ptr, static_cast<size_t>(s.len)) : std::string_view();
-}
 
 int64_t now_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+namespace {
+
+std::string_view sv(th_str s) noexcept {
+  return s.len && s.ptr ? std::string_view(s.ptr, static_cast<size_t>(s.len)) : std::string_view();
 }
 
 // --- th_host_api trampolines: every one is noexcept and tolerates NULL arguments -------------
@@ -404,11 +405,13 @@ void engine::tick_due(int64_t now_ms) noexcept {
         inst.current_time_ms = now_ms;
         int64_t t0 = now_ns();
         th_status st = TH_FATAL;
+        enter_call(inst, "on_tick", t0);
         try {
           st = inst.binding->on_tick(inst.handle, now_ms);
         } catch (...) {
           inst.last_error = "on_tick threw an exception across the ABI";
         }
+        leave_call();
         call_result(inst, st, "on_tick", now_ns() - t0);
       }
       inst.next_tick_ms = (now_ms / inst.tick_interval_ms + 1) * inst.tick_interval_ms;
@@ -440,11 +443,13 @@ void engine::dispatch(const th_event& ev) noexcept {
     inst.current_time_ms = ev.event_time_ms;
     ++inst.stats.events;
     th_status st = TH_FATAL;
+    enter_call(inst, "on_event", t0, &ev);
     try {
       st = inst.binding->on_event(inst.handle, &ev);
     } catch (...) {
       inst.last_error = "on_event threw an exception across the ABI";
     }
+    leave_call();
     const int64_t t1 = now_ns();
     call_result(inst, st, "on_event", t1 - t0);
     inst.current_event = nullptr;
@@ -465,21 +470,25 @@ void engine::finish() noexcept {
     if (inst.binding->on_tick) {
       int64_t t0 = now_ns();
       th_status st = TH_FATAL;
+      enter_call(inst, "on_tick", t0);
       try {
         st = inst.binding->on_tick(inst.handle, end_ms);
       } catch (...) {
         inst.last_error = "on_tick threw an exception across the ABI";
       }
+      leave_call();
       call_result(inst, st, "on_tick", now_ns() - t0);
     }
     if (inst.binding->on_flush && !inst.stats.quarantined) {
       int64_t t0 = now_ns();
       th_status st = TH_FATAL;
+      enter_call(inst, "on_flush", t0);
       try {
         st = inst.binding->on_flush(inst.handle);
       } catch (...) {
         inst.last_error = "on_flush threw an exception across the ABI";
       }
+      leave_call();
       call_result(inst, st, "on_flush", now_ns() - t0);
     }
   }
@@ -631,11 +640,13 @@ bool engine::snapshot(th_host_ctx& inst, std::string& bytes) {
                       return TH_OK;
                     }};
   th_status st = TH_FATAL;
+  enter_call(inst, "snapshot_state", now_ns());
   try {
     st = inst.binding->snapshot_state(inst.handle, &sink);
   } catch (...) {
     inst.last_error = "snapshot_state threw an exception across the ABI";
   }
+  leave_call();
   if (st != TH_OK) {
     message(inst.stats.instance_id + ": snapshot_state failed: " + inst.last_error);
     return false;
@@ -647,11 +658,13 @@ bool engine::restore(th_host_ctx& inst, uint32_t schema_version, std::string_vie
   if (!inst.created || !inst.binding->restore_state) return false;
   if (schema_version != inst.binding->spec.state_schema_version) return false;
   th_status st = TH_FATAL;
+  enter_call(inst, "restore_state", now_ns());
   try {
     st = inst.binding->restore_state(inst.handle, schema_version, bytes.data(), bytes.size());
   } catch (...) {
     inst.last_error = "restore_state threw an exception across the ABI";
   }
+  leave_call();
   if (st != TH_OK) {
     message(inst.stats.instance_id + ": restore_state failed: " + inst.last_error);
     inst.last_error.clear();

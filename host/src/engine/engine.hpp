@@ -5,6 +5,7 @@
 
 #include <trailhound/plugin_abi.h>
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -47,6 +48,19 @@ struct instance_stats {
 };
 
 class engine;
+
+// What the dispatching thread is doing, published for the hang watchdog (another thread): the
+// detector call it is inside of, since when, and on which event.
+struct call_probe {
+  std::atomic<uint64_t> calls{0};                 // bumped at every call
+  std::atomic<const th_host_ctx*> inst{nullptr};  // null: not inside a detector
+  std::atomic<const char*> what{""};              // "on_event", "on_tick", ...
+  std::atomic<const th_event*> event{nullptr};    // for on_event
+  std::atomic<int64_t> since_ns{0};               // steady clock
+};
+
+// steady_clock in nanoseconds (the engine's time base for call budgets).
+int64_t now_ns() noexcept;
 
 }  // namespace trailhound::engine
 
@@ -112,6 +126,7 @@ class engine {
   const std::vector<std::string>& messages() const noexcept { return messages_; }
   void set_log_to_stderr(bool on) noexcept { log_to_stderr_ = on; }
   void set_log_level(int32_t min_level) noexcept { min_log_level_ = min_level; }
+  const call_probe& probe() const noexcept { return probe_; }
 
  private:
   th_status call_result(th_host_ctx& inst, th_status st, const char* where, int64_t ns) noexcept;
@@ -121,6 +136,15 @@ class engine {
   void tick_due(int64_t now_ms) noexcept;
   void note_accounts(const th_event& ev) noexcept;
   void message(std::string line);
+  void enter_call(const th_host_ctx& inst, const char* what, int64_t since_ns,
+                  const th_event* ev = nullptr) noexcept {
+    probe_.since_ns.store(since_ns, std::memory_order_relaxed);
+    probe_.what.store(what, std::memory_order_relaxed);
+    probe_.event.store(ev, std::memory_order_relaxed);
+    probe_.calls.fetch_add(1, std::memory_order_relaxed);
+    probe_.inst.store(&inst, std::memory_order_release);
+  }
+  void leave_call() noexcept { probe_.inst.store(nullptr, std::memory_order_release); }
 
   const config::effective_config& cfg_;
   findings::collector& out_;
@@ -137,6 +161,7 @@ class engine {
   bool log_to_stderr_ = true;
   int32_t min_log_level_ = TH_LOG_INFO;
   bool finished_ = false;
+  call_probe probe_;
 };
 
 }  // namespace trailhound::engine
