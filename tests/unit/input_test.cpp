@@ -23,6 +23,8 @@
 #include <thread>
 #include <vector>
 
+#include "input/detail.hpp"
+
 namespace fs = std::filesystem;
 using namespace trailhound::input;
 
@@ -1101,6 +1103,84 @@ double best_split_seconds(const std::string& text, size_t expect_records) {
   return best;
 }
 
+// The 64-byte block scanner and the byte-at-a-time scanner split every text alike: the same
+// records (offsets, lengths, indexes) and the same errors, on realistic records with random
+// damage near the 64-byte block edges (quotes, escapes, brackets, newlines, control and high
+// bytes), in CloudTrail, NDJSON and array layouts, with and without deep nesting.
+TEST(input_split, block_scanner_agrees_with_the_byte_scanner) {
+  struct split {
+    std::vector<record_ref> records;
+    std::vector<record_error> errors;
+    file_format format;
+  };
+  auto run = [](const std::string& text, bool scalar, uint32_t max_depth) {
+    detail::scalar_record_scanner = scalar;
+    loaded_file f;
+    f.path = "t.json";
+    f.text = text;
+    limits lim;
+    lim.max_depth = max_depth;
+    split_records(f, lim);
+    detail::scalar_record_scanner = false;
+    return split{f.records, f.errors, f.format};
+  };
+  const std::string damage[] = {"\"", "\\", "\\\\", "\\\"", "\n",   "{",   "}", "[",    "]",  ",",
+                                ":",  " ",  "\x01", "\x80", "\xff", "\\n", "x", "\"\"", "}}", "]]"};
+  std::mt19937 rng(2026);
+  size_t checked = 0, with_errors = 0;
+  for (int round = 0; round < 3000; ++round) {
+    const int n = 1 + static_cast<int>(rng() % 4);
+    const int layout = static_cast<int>(rng() % 3);  // CloudTrail, NDJSON, array
+    std::string text = layout == 0 ? "{\"Records\":[" : layout == 2 ? "[" : "";
+    for (int i = 0; i < n; ++i) {
+      std::string e = make_event(round * 10 + i);
+      if (rng() % 4 == 0) {  // deep nesting inside requestParameters
+        const size_t at = e.find("\"requestParameters\":{") + 21;
+        const int deep = static_cast<int>(rng() % 80);
+        e.insert(at, "\"deep\":" + std::string(deep, '[') + std::string(deep, ']') + ",");
+      }
+      if (layout == 1)
+        text += e + "\n";
+      else
+        text += (i ? "," : "") + e;
+    }
+    if (layout == 0) text += "]}";
+    if (layout == 2) text += "]";
+    const int hits = static_cast<int>(rng() % 4);
+    for (int h = 0; h < hits; ++h) {
+      // Near a 64-byte boundary of the text half of the time: where blocks meet.
+      size_t at = rng() % text.size();
+      if (rng() % 2) at = std::min(text.size() - 1, (at & ~size_t{63}) + 62 + rng() % 4);
+      const std::string& d = damage[rng() % std::size(damage)];
+      if (rng() % 2)
+        text.insert(at, d);
+      else
+        text.replace(at, std::min(d.size(), text.size() - at), d);
+    }
+    const uint32_t max_depth = rng() % 3 == 0 ? 16 : 64;
+    const split a = run(text, false, max_depth);
+    const split b = run(text, true, max_depth);
+    ASSERT_EQ(a.format, b.format) << "round " << round;
+    ASSERT_EQ(a.records.size(), b.records.size()) << "round " << round << "\n" << text;
+    for (size_t i = 0; i < a.records.size(); ++i) {
+      ASSERT_EQ(a.records[i].offset, b.records[i].offset) << "round " << round;
+      ASSERT_EQ(a.records[i].length, b.records[i].length) << "round " << round;
+      ASSERT_EQ(a.records[i].index, b.records[i].index) << "round " << round;
+    }
+    ASSERT_EQ(a.errors.size(), b.errors.size()) << "round " << round << "\n" << text;
+    for (size_t i = 0; i < a.errors.size(); ++i) {
+      ASSERT_EQ(a.errors[i].offset, b.errors[i].offset) << "round " << round;
+      ASSERT_EQ(a.errors[i].reason, b.errors[i].reason) << "round " << round;
+      ASSERT_EQ(a.errors[i].index, b.errors[i].index) << "round " << round;
+    }
+    ++checked;
+    with_errors += a.errors.empty() ? 0 : 1;
+  }
+  // The damage must really reach the error paths, and often.
+  EXPECT_EQ(checked, 3000u);
+  EXPECT_GT(with_errors, 800u);
+}
+
 TEST(input_bench, DISABLED_splitter_throughput) {
   // ~50 MB of realistic records; request ids random so that gzip is not unrealistically good.
   std::mt19937 rng(7);
@@ -1156,6 +1236,11 @@ TEST(input_bench, DISABLED_splitter_throughput) {
   report("split Records", records);
   report("split NDJSON", ndjson);
   report("split pretty array", pretty);
+  detail::scalar_record_scanner = true;  // the byte-at-a-time scanner, for comparison
+  report("split Records, byte scanner", records);
+  report("split NDJSON, byte scanner", ndjson);
+  report("split pretty array, byte scanner", pretty);
+  detail::scalar_record_scanner = false;
   temp_dir dir;
   const std::string gz = gzip_bytes(dir, records);
   double best_gz = 1e9;
