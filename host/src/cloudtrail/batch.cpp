@@ -6,16 +6,46 @@
 #include <rapidjson/error/en.h>
 
 #include <algorithm>
+#include <cstring>
 #include <new>
 #include <numeric>
+#include <vector>
 
 #include "cloudtrail/detail.hpp"
 
 namespace trailhound::cloudtrail {
 
-using detail::document;
 using detail::pool_allocator;
 using detail::value;
+
+namespace {
+
+// The parse stack of the reused document: one block, kept for every record of the file.
+// RapidJSON frees its stack after each parse and allocates it again for the next one; with a
+// pool allocator every record would leave a dead stack behind (kilobytes per record).
+class reused_stack_allocator {
+ public:
+  // (RapidJSON's Allocator concept also has kNeedFree; only the value allocator's is read.)
+  void* Malloc(size_t size) { return Realloc(nullptr, 0, size); }
+  void* Realloc(void* original, size_t original_size, size_t new_size) {
+    if (new_size > block_.size()) {
+      std::vector<char> bigger(std::max(new_size, 2 * block_.size()));
+      if (original) std::memcpy(bigger.data(), original, std::min(original_size, new_size));
+      block_.swap(bigger);
+    }
+    return block_.data();
+  }
+  static void Free(void*) noexcept {}
+  size_t capacity() const noexcept { return block_.capacity(); }
+
+ private:
+  std::vector<char> block_;
+};
+
+using batch_document =
+    rapidjson::GenericDocument<rapidjson::UTF8<>, pool_allocator, reused_stack_allocator>;
+
+}  // namespace
 
 struct parsed_batch::arena {
   static constexpr size_t STACK_BYTES = 16 * 1024;
@@ -25,9 +55,7 @@ struct parsed_batch::arena {
       : values(std::clamp<size_t>(text_bytes + text_bytes / 4, 64 << 10, 8 << 20)) {}
   std::string scratch;  // parsed in situ: the DOM's strings live here
   pool_allocator values;
-  // The reused document keeps its parse stack here; it is never cleared while the document
-  // lives (clearing would free the stack under it).
-  pool_allocator stack{STACK_BYTES * 2};
+  reused_stack_allocator stack;
 };
 
 parsed_batch::parsed_batch() = default;
@@ -39,7 +67,7 @@ size_t parsed_batch::memory_bytes() const noexcept {
   size_t n = file.text.capacity() + file.records.capacity() * sizeof(input::record_ref) +
              events.capacity() * sizeof(th_event);
   if (arena_)
-    n += arena_->scratch.capacity() + arena_->values.Capacity() + arena_->stack.Capacity();
+    n += arena_->scratch.capacity() + arena_->values.Capacity() + arena_->stack.capacity();
   return n;
 }
 
@@ -59,7 +87,7 @@ parsed_batch parse_file(input::loaded_file&& f, const parse_limits& lim) noexcep
     a.scratch.reserve(file.text.size() + detail::PARSE_PADDING);
     a.scratch.assign(file.text);
     b.events.reserve(file.records.size());
-    document doc(&a.values, parsed_batch::arena::STACK_BYTES, &a.stack);
+    batch_document doc(&a.values, parsed_batch::arena::STACK_BYTES, &a.stack);
     const bool ascii = detail::plain_ascii(file.text);
     for (; next < file.records.size(); ++next) {
       const input::record_ref& r = file.records[next];

@@ -22,7 +22,7 @@ struct scan_options {
   // Read-ahead of the loader threads (memory bound): parsed files waiting for dispatch, at most,
   // and the bytes they may hold (text, parse copy, DOM).
   size_t max_files_ahead = 64;
-  uint64_t max_bytes_ahead = 48ull << 20;
+  uint64_t max_bytes_ahead = 16ull << 20;
   size_t max_reported_problems = 50;  // per kind; the rest only counted
   bool progress = false;              // a progress line on stderr
   // Resume support: files for which `skip` returns true are not loaded (counted as "already
