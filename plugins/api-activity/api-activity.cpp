@@ -487,21 +487,32 @@ class api_activity final : public detector {
     return h - bl::hour_of(s.first_ms) >= min_history_hours_;
   }
 
+  // True when `text` is "<src>:<name>": compared piecewise, so that the hot path does not build
+  // the string (it is built only when added).
+  static bool is_call(std::string_view text, std::string_view src, std::string_view name) {
+    return text.size() == src.size() + 1 + name.size() && text[src.size()] == ':' &&
+           text.starts_with(src) && text.ends_with(name);
+  }
+  static std::string call_text(const event& e) {
+    return std::string(e.source()) + ":" + std::string(e.name());
+  }
+
   void note_name(identity_state& s, const event& e) {
-    std::string key = std::string(e.source()) + ":" + std::string(e.name());
+    const std::string_view src = e.source(), name = e.name();
     for (auto& [n, c] : s.names)
-      if (n == key) {
+      if (is_call(n, src, name)) {
         ++c;
         return;
       }
-    if (s.names.size() < kMaxHourNames) s.names.emplace_back(std::move(key), 1);
+    if (s.names.size() < kMaxHourNames) s.names.emplace_back(call_text(e), 1);
   }
 
   void note_denied(identity_state& s, const event& e) {
-    std::string key = std::string(e.source()) + ":" + std::string(e.name());
-    if (std::find(s.denied.begin(), s.denied.end(), key) == s.denied.end() &&
-        s.denied.size() < kMaxDenied)
-      s.denied.push_back(std::move(key));
+    const std::string_view src = e.source(), name = e.name();
+    if (s.denied.size() < kMaxDenied &&
+        std::none_of(s.denied.begin(), s.denied.end(),
+                     [&](const std::string& d) { return is_call(d, src, name); }))
+      s.denied.push_back(call_text(e));
   }
 
   void note_source(identity_state& s, const event& e, int64_t h, size_t idx) {

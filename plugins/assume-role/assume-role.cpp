@@ -39,6 +39,7 @@ constexpr size_t kMaxSessions = 50000;
 constexpr size_t kDedupRing = 8192;
 constexpr size_t kNovelPerSession = 50;
 constexpr size_t kHopsPerCaller = 200;
+constexpr size_t kMaxMemo = 8192;  // cached hashes of session calls (memo_for)
 
 // ------------------------------------------------------------------------------------------
 // Small helpers
@@ -56,6 +57,15 @@ uint64_t fnv(std::string_view s, uint64_t h = 1469598103934665603ull) {
   return h;
 }
 uint64_t fnv2(std::string_view a, std::string_view b) { return fnv(b, fnv(a) ^ 0x7c); }
+
+// Lookup by std::string_view without building a std::string; the same hash values as
+// std::hash<std::string>, so the maps keep their layout and iteration order.
+struct sv_hash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+template <class T>
+using string_map = std::unordered_map<std::string, T, sv_hash, std::equal_to<>>;
 
 uint32_t hour_of(int64_t ms) { return ms <= 0 ? 0u : static_cast<uint32_t>(ms / kHourMs); }
 
@@ -585,11 +595,57 @@ class assume_role final : public detector {
     std::string last_ip, last_user_agent;
   };
 
+  // FNV hashes of what the calls of one role session repeat (its role, its key, often the same
+  // API), found by the session ARN with std::hash: FNV-1a costs a multiply per byte, and these
+  // strings come with every call. Each cached hash is checked against its text, so a stale or
+  // colliding entry only costs a recomputation.
+  struct call_memo {
+    // fnv(text) of the last text seen in one field.
+    struct slot {
+      std::string text;
+      uint64_t hash = 0;
+      bool set = false;
+      uint64_t get(std::string_view s) {
+        if (!set || text != s) {
+          text.assign(s);
+          hash = fnv(s);
+          set = true;
+        }
+        return hash;
+      }
+    };
+    uint64_t arn_hash = 0;  // fnv(session ARN), the key of this entry
+    slot issuer, key;
+    std::string src, name;  // of api_h
+    uint64_t api_h = 0;
+    bool has_api = false;
+
+    // fnv("eventSource" then 0x3a-mixed "eventName"): the role's API baseline key.
+    uint64_t api_hash(std::string_view source, std::string_view event_name) {
+      if (!has_api || name != event_name || src != source) {
+        src.assign(source);
+        name.assign(event_name);
+        api_h = fnv(event_name, fnv(source) ^ 0x3a);
+        has_api = true;
+      }
+      return api_h;
+    }
+  };
+
+  call_memo& memo_for(std::string_view session_arn) {
+    auto it = memo_.find(session_arn);
+    if (it != memo_.end()) return it->second;
+    if (memo_.size() >= kMaxMemo) memo_.clear();  // bounded: attacker-chosen ARNs
+    it = memo_.emplace(std::string(session_arn), call_memo{}).first;
+    it->second.arn_hash = fnv(session_arn);
+    return it->second;
+  }
+
   // ---------------------------------------------------------------------------------------
   void note_account(std::string_view acct, int64_t t) {
     if (acct.empty()) return;
     if (acct == last_account_ && t >= last_account_first_) return;
-    auto it = accounts_.find(std::string(acct));
+    auto it = accounts_.find(acct);
     if (it == accounts_.end()) {
       if (accounts_.size() >= kMaxAccounts) return;
       it = accounts_.emplace(std::string(acct), t).first;
@@ -600,7 +656,7 @@ class assume_role final : public detector {
     last_account_first_ = it->second;
   }
   bool warmed(std::string_view acct, int64_t t) const {
-    auto it = accounts_.find(std::string(acct));
+    auto it = accounts_.find(acct);
     return it != accounts_.end() && t - it->second >= warmup_ms_;
   }
 
@@ -744,9 +800,8 @@ class assume_role final : public detector {
     bool external = false;
     if (type != "WebIdentityUser" && type != "SAMLUser" && !caller_acct.empty() &&
         !role_account.empty() && caller_acct != role_account) {
-      external = ctx().org_accounts_known()
-                     ? !ctx().is_org_account(caller_acct)
-                     : accounts_.find(std::string(caller_acct)) == accounts_.end();
+      external = ctx().org_accounts_known() ? !ctx().is_org_account(caller_acct)
+                                            : accounts_.find(caller_acct) == accounts_.end();
     }
     const uint64_t ext_hash = fnv2(caller_acct, role_arn);
 
@@ -927,15 +982,15 @@ class assume_role final : public detector {
     }
   }
 
-  session* find_session(const event& e) {
+  session* find_session(const event& e, call_memo& m) {
     if (sessions_.empty()) return nullptr;
     std::string_view k = e.access_key_id();
     if (!k.empty()) {
-      auto it = sessions_.find(fnv(k));
+      auto it = sessions_.find(m.key.get(k));
       if (it != sessions_.end()) return &it->second;
     }
     // Console sessions sign with other keys: fall back to the assumed-role ARN.
-    auto a = arn_index_.find(fnv(e.principal_arn()));
+    auto a = arn_index_.find(m.arn_hash);
     if (a == arn_index_.end()) return nullptr;
     auto it = sessions_.find(a->second);
     if (it == sessions_.end() || e.time_ms() > it->second.expires_ms + kDisorderMs) return nullptr;
@@ -948,8 +1003,9 @@ class assume_role final : public detector {
     const int64_t t = e.time_ms();
     const uint32_t hour = hour_of(t);
     std::string_view src = e.source(), name = e.name();
-    const uint64_t ah = fnv(name, fnv(src) ^ 0x3a);
-    const uint64_t rh = fnv(issuer);
+    call_memo& m = memo_for(e.principal_arn());
+    const uint64_t ah = m.api_hash(src, name);
+    const uint64_t rh = m.issuer.get(issuer);
     auto it = roles_.find(rh);
     if (it == roles_.end()) {
       if (roles_.size() >= kMaxRoles) evict_roles();
@@ -957,10 +1013,10 @@ class assume_role final : public detector {
       it = roles_.emplace(rh, role_state{}).first;
     }
     role_state& r = it->second;
-    if (session* s = find_session(e)) {
+    if (session* s = find_session(e, m)) {
       ++s->calls;
-      s->last_ip = std::string(e.source_ip());
-      s->last_user_agent = std::string(e.user_agent());
+      s->last_ip.assign(e.source_ip());  // reuses the strings' buffers
+      s->last_user_agent.assign(e.user_agent());
       if (r.calls >= min_role_calls_ && !r.apis.contains(ah) && warmed(s->account, t)) {
         std::string api = std::string(src) + ":" + std::string(name);
         if (std::find(s->novel_seen.begin(), s->novel_seen.end(), api) == s->novel_seen.end() &&
@@ -1084,7 +1140,7 @@ class assume_role final : public detector {
   int64_t retention_ms_;
 
   // learned (persisted)
-  std::unordered_map<std::string, int64_t> accounts_;  // recipient account -> first seen
+  string_map<int64_t> accounts_;  // recipient account -> first seen
   std::unordered_map<std::string, caller_state> callers_;
   std::unordered_map<uint64_t, role_state> roles_;  // hash(role ARN)
   seen_set privileged_;                             // hash(account, role name)
@@ -1097,6 +1153,7 @@ class assume_role final : public detector {
   int64_t last_account_first_ = 0;
   std::unordered_map<uint64_t, session> sessions_;    // hash(issued access key)
   std::unordered_map<uint64_t, uint64_t> arn_index_;  // hash(assumed-role ARN) -> session
+  string_map<call_memo> memo_;                        // session ARN -> hashes (memo_for)
   std::unordered_set<uint64_t> dedup_set_;
   std::deque<uint64_t> dedup_ring_;
   int64_t next_sweep_ms_ = 0;

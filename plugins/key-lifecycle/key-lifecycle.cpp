@@ -112,13 +112,13 @@ class key_lifecycle final : public detector {
     if (e.aws_service()) return;
 
     // Sources of IAM users (keys and console sessions alike).
-    bl::ip_addr ip;
-    const bool public_ip = bl::parse_ip(e.source_ip(), ip) && !bl::non_public(ip);
-    const uint64_t net = public_ip ? bl::network_key(ip) : 0;
     std::string_view key = e.access_key_id();
     const bool long_term_key = key.size() > 4 && bl::starts_with(key, "AKIA");
-    if (e.identity_type() != "IAMUser" || e.user_name().empty()) {
-      if (long_term_key) use_key(e, key, nullptr, net);
+    const bool iam_user = e.identity_type() == "IAMUser" && !e.user_name().empty();
+    if (!iam_user && !long_term_key) return;  // most events: nothing of ours, no address parsing
+    const uint64_t net = public_network(e.source_ip());
+    if (!iam_user) {
+      use_key(e, key, nullptr, net);
       return;
     }
     user_state& u = user(acct_id, e.user_name(), t);
@@ -142,6 +142,7 @@ class key_lifecycle final : public detector {
     std::erase_if(keys_, [&](const auto& kv) { return kv.second.last_ms < cut; });
     std::erase_if(users_, [&](const auto& kv) { return kv.second.last_ms < cut; });
     std::erase_if(accounts_, [&](const auto& kv) { return kv.second.last_ms < cut; });
+    last_account_ = nullptr;
   }
 
   std::string save_state() const override {
@@ -241,6 +242,7 @@ class key_lifecycle final : public detector {
     }
     if (!r.done()) bl::reader::fail();
     accounts_ = std::move(accounts);
+    last_account_ = nullptr;
     users_ = std::move(users);
     keys_ = std::move(keys);
     created_ = std::move(created);
@@ -270,17 +272,36 @@ class key_lifecycle final : public detector {
   static std::string user_key_text(std::string_view acct, std::string_view user) {
     return std::string(acct) + "|" + std::string(user);
   }
+  // bl::hash64(user_key_text(acct, user)) without building the text (FNV-1a runs on).
+  static uint64_t user_key_hash(std::string_view acct, std::string_view user) {
+    return bl::hash64(user, bl::hash64("|", bl::hash64(acct)));
+  }
+
+  // The /24 (/48) network key of a public source address; 0 for anything else.
+  static uint64_t public_network(std::string_view source_ip) {
+    bl::ip_addr ip;
+    const bool public_ip = bl::parse_ip(source_ip, ip) && !bl::non_public(ip);
+    return public_ip ? bl::network_key(ip) : 0;
+  }
 
   account_state& account(std::string_view name, int64_t t) {
-    auto it = accounts_.find(name);
-    if (it == accounts_.end()) it = accounts_.emplace(std::string(name), account_state{t, t}).first;
-    it->second.first_ms = std::min(it->second.first_ms, t);
-    it->second.last_ms = std::max(it->second.last_ms, t);
-    return it->second;
+    // Consecutive events mostly share an account: remember the last one (node pointers stay
+    // valid across rehashing; every erase of accounts_ resets the cache).
+    if (!last_account_ || last_account_name_ != name) {
+      auto it = accounts_.find(name);
+      if (it == accounts_.end())
+        it = accounts_.emplace(std::string(name), account_state{t, t}).first;
+      last_account_ = &it->second;
+      last_account_name_.assign(name);
+    }
+    account_state& a = *last_account_;
+    a.first_ms = std::min(a.first_ms, t);
+    a.last_ms = std::max(a.last_ms, t);
+    return a;
   }
 
   user_state& user(std::string_view acct, std::string_view name, int64_t t) {
-    const uint64_t k = bl::hash64(user_key_text(acct, name));
+    const uint64_t k = user_key_hash(acct, name);
     auto it = users_.find(k);
     if (it == users_.end()) {
       if (users_.size() >= max_users_) evict(users_);
@@ -486,6 +507,8 @@ class key_lifecycle final : public detector {
   size_t max_keys_, max_users_;
 
   string_map<account_state> accounts_;
+  account_state* last_account_ = nullptr;  // account(): the last account looked up
+  std::string last_account_name_;
   std::unordered_map<uint64_t, user_state> users_;  // hash(account|userName)
   std::unordered_map<uint64_t, key_state> keys_;    // hash(access key id)
   string_map<created_key> created_;                 // keys created within use_window

@@ -26,6 +26,8 @@ constexpr size_t kVariableUaFamilies = 8;  // an identity with this many familie
 constexpr size_t kMaxPending = 10000;
 constexpr size_t kGeoCacheCap = 100000;
 constexpr size_t kMaxTravelers = 100000;
+constexpr size_t kUaClassifiedBytes = 512;  // baseline::classify_user_agent reads no further
+constexpr size_t kMaxUaKeys = 4096;         // user agents whose family key is cached
 
 struct sv_hash {
   using is_transparent = void;
@@ -73,6 +75,25 @@ bool sensitive_read(std::string_view name) {
   return false;
 }
 
+// True when `ua` contains "exec-env/AWS_Lambda", "AWS_ECS_", "exec-env/CloudShell" or
+// "AWS_Lambda_". Same answer as four substring searches, in two passes over the rare 'A'/'C'.
+bool workload_user_agent(std::string_view ua) {
+  constexpr std::string_view kExecEnv = "exec-env/";
+  auto after_exec_env = [&](size_t p) {
+    return p >= kExecEnv.size() && ua.substr(p - kExecEnv.size(), kExecEnv.size()) == kExecEnv;
+  };
+  for (size_t p = ua.find("AWS_"); p != std::string_view::npos; p = ua.find("AWS_", p + 1)) {
+    std::string_view rest = ua.substr(p + 4);
+    if (rest.starts_with("ECS_") || rest.starts_with("Lambda_") ||
+        (rest.starts_with("Lambda") && after_exec_env(p)))
+      return true;
+  }
+  for (size_t p = ua.find("CloudShell"); p != std::string_view::npos;
+       p = ua.find("CloudShell", p + 1))
+    if (after_exec_env(p)) return true;
+  return false;
+}
+
 // Workloads running inside AWS whose role-session source addresses are AWS-owned and change
 // with every instance, task or function: EC2 instance profiles, Lambda, ECS, CloudShell.
 bool aws_workload(const event& e) {
@@ -85,10 +106,9 @@ bool aws_workload(const event& e) {
       hex = hex && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
     if (hex) return true;
   }
-  if (e["userIdentity"]["sessionContext"]["ec2RoleDelivery"].exists()) return true;
-  std::string_view ua = e.user_agent();
-  return bl::contains(ua, "exec-env/AWS_Lambda") || bl::contains(ua, "AWS_ECS_") ||
-         bl::contains(ua, "exec-env/CloudShell") || bl::contains(ua, "AWS_Lambda_");
+  // Both checks are pure: the cheap scan of the user agent goes before three member lookups.
+  return workload_user_agent(e.user_agent()) ||
+         e["userIdentity"]["sessionContext"]["ec2RoleDelivery"].exists();
 }
 
 struct geo_info {
@@ -261,7 +281,7 @@ class new_source final : public detector {
     // Service names, "AWS Internal" and private addresses (VPC endpoints) are not sources.
     if (!bl::parse_ip(e.source_ip(), ip) || bl::non_public(ip)) return;
     if (aws_workload(e)) {
-      ctx().count("aws_workload_sessions_skipped");
+      ++workload_skips_;  // counted in batches: a host counter call per event is costly
       return;
     }
     const int64_t t = e.time_ms();
@@ -285,7 +305,9 @@ class new_source final : public detector {
     const bool net_new_account = !acct.networks.count(net);
     const bool country_new = geo.country && !has_country(id.countries, geo.country);
     const bool country_new_account = geo.country && !has_country(acct.countries, geo.country);
-    const size_t diversity = id.networks.count_since(hour - diversity_h_);
+    // Only a candidate for a new finding needs the identity's recent network diversity (O(n)).
+    const bool candidate = !open && (net_new_identity || country_new);
+    const size_t diversity = candidate ? id.networks.count_since(hour - diversity_h_) : 0;
 
     // Learn first, report after: one finding per identity and network / country.
     id.networks.touch(net, hour, nets_per_identity_);
@@ -294,8 +316,7 @@ class new_source final : public detector {
       add_country(id.countries, geo.country, hour);
       add_country(acct.countries, geo.country, hour);
     }
-    bl::ua_family ua = bl::classify_user_agent(e.user_agent());
-    const uint64_t ua_key = ua.family.empty() ? 0 : bl::hash64(ua.family);
+    const uint64_t ua_key = user_agent_key(id, e.user_agent());
     const bool ua_new = ua_key && !id.uas.contains(ua_key);
     const size_t ua_count = id.uas.items.size();
     if (ua_key) id.uas.touch(ua_key, hour, kMaxUaFamilies);
@@ -305,7 +326,7 @@ class new_source final : public detector {
       if (net_new_identity || country_new) ctx().count("trusted_sources_not_reported");
       return;
     }
-    if (!open && (net_new_identity || country_new)) {
+    if (candidate) {
       if (!country_new && variable(id, diversity)) {
         ctx().count("variable_identity_networks_not_reported");
       } else {
@@ -338,10 +359,11 @@ class new_source final : public detector {
       }
     }
     if (user_agents_ && ua_new && ua_count > 0 && ua_count < kVariableUaFamilies)
-      report_user_agent(e, id, ua, open != nullptr);
+      report_user_agent(e, id, bl::classify_user_agent(e.user_agent()), open != nullptr);
   }
 
   void on_tick(int64_t now_ms) override {
+    flush_counters();
     flush_pending(now_ms, false);
     if (now_ms - last_ageing_ms_ >= bl::kDayMs) {
       last_ageing_ms_ = now_ms;
@@ -363,7 +385,10 @@ class new_source final : public detector {
     }
   }
 
-  void on_flush() override { flush_pending(0, true); }
+  void on_flush() override {
+    flush_counters();
+    flush_pending(0, true);
+  }
 
   std::string save_state() const override {
     bl::writer w;
@@ -465,6 +490,11 @@ class new_source final : public detector {
     uint32_t active_days = 0;      // days with at least one event
     seen_set networks, uas;
     country_list countries;
+    // Not persisted: the last user agent (as far as classify_user_agent reads it) and the key of
+    // its family, so that an identity's usual client is classified once, not on every call.
+    std::string ua_text;
+    uint64_t ua_key = 0;
+    bool ua_cached = false;
   };
   struct located_call {
     int64_t time_ms = 0;
@@ -485,6 +515,33 @@ class new_source final : public detector {
         sensitive_calls;
     bool failed_only = true;
   };
+
+  // hash64 of the user agent family of `ua` (0: none). Cached per identity (its last user
+  // agent: one compare) and, for identities that alternate between clients, in a bounded table
+  // of user agents; classify_user_agent only runs for a user agent not seen recently.
+  uint64_t user_agent_key(identity_state& id, std::string_view ua) {
+    ua = ua.substr(0, kUaClassifiedBytes);  // all that classify_user_agent reads
+    if (id.ua_cached && id.ua_text == ua) return id.ua_key;
+    uint64_t key;
+    if (auto it = ua_keys_.find(ua); it != ua_keys_.end()) {
+      key = it->second;
+    } else {
+      bl::ua_family f = bl::classify_user_agent(ua);
+      key = f.family.empty() ? 0 : bl::hash64(f.family);
+      if (ua_keys_.size() >= kMaxUaKeys) ua_keys_.clear();  // user agents are attacker-chosen
+      ua_keys_.emplace(std::string(ua), key);
+    }
+    id.ua_text.assign(ua);
+    id.ua_key = key;
+    id.ua_cached = true;
+    return key;
+  }
+
+  void flush_counters() {
+    if (workload_skips_ == 0) return;
+    ctx().count("aws_workload_sessions_skipped", workload_skips_);
+    workload_skips_ = 0;
+  }
 
   // Sources that always vary (CI runners, roaming users): variable_networks distinct networks
   // recently, or a new network on at least half of its active days (from 4 networks on).
@@ -799,8 +856,10 @@ class new_source final : public detector {
   string_map<account_state> accounts_;
   string_map<identity_state> identities_;
   string_map<located_call> travel_;
+  string_map<uint64_t> ua_keys_;  // user agent (first 512 bytes) -> user_agent_key()
   std::vector<pending> pending_;
   int64_t last_ageing_ms_ = INT64_MIN / 2;
+  int64_t workload_skips_ = 0;  // aws_workload_sessions_skipped not yet handed to the host
 };
 
 }  // namespace

@@ -57,6 +57,15 @@ uint64_t fnv(std::string_view s, uint64_t h = 1469598103934665603ull) {
 }
 uint64_t fnv2(std::string_view a, std::string_view b) { return fnv(b, fnv(a) ^ 0x7c); }
 
+// Lookup by std::string_view without building a std::string; the same hash values as
+// std::hash<std::string>, so the maps keep their layout and iteration order.
+struct sv_hash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+template <class T>
+using string_map = std::unordered_map<std::string, T, sv_hash, std::equal_to<>>;
+
 uint32_t hour_of(int64_t ms) { return ms <= 0 ? 0u : static_cast<uint32_t>(ms / kHourMs); }
 int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
@@ -590,15 +599,16 @@ class s3_access final : public detector {
         !(e.category().empty() && e.raw().management_event == TH_FLAG_FALSE))
       return;
     op kind = classify(name);
-    std::string_view bucket = e.request()["bucketName"].str();
+    const value req = e.request();  // looked up once, read several times below
+    std::string_view bucket = req["bucketName"].str();
     if (bucket.empty()) return;
     std::string_view shared = e["sharedEventID"].str();
     if (!shared.empty() && duplicate(fnv(shared))) return;  // logged in both accounts
-    std::string id = identity_key(e);
+    const std::string& id = identity_key(e);
     if (id.empty()) return;
     identity_state* st = identity(id);
     if (!st) return;
-    on_data(e, id, *st, kind, bucket);
+    on_data(e, req, id, *st, kind, bucket);
   }
 
   void on_tick(int64_t now_ms) override {
@@ -776,6 +786,8 @@ class s3_access final : public detector {
     int64_t window = 0;
     uint64_t bytes = 0, objects = 0;
     bool fired = false;
+    bool net_hash_known = false;  // net_hash = fnv(network_of(address)) is set
+    uint64_t net_hash = 0;
     std::vector<std::string> identities, buckets;
     std::vector<ev_ref> events;
   };
@@ -784,7 +796,7 @@ class s3_access final : public detector {
   void note_account(std::string_view acct, int64_t t) {
     if (acct.empty()) return;
     if (acct == last_account_ && t >= last_account_first_) return;
-    auto it = accounts_.find(std::string(acct));
+    auto it = accounts_.find(acct);
     if (it == accounts_.end()) {
       if (accounts_.size() >= kMaxAccounts) return;
       it = accounts_.emplace(std::string(acct), t).first;
@@ -795,20 +807,28 @@ class s3_access final : public detector {
     last_account_first_ = it->second;
   }
   bool warmed(std::string_view acct, int64_t t) const {
-    auto it = accounts_.find(std::string(acct));
+    auto it = accounts_.find(acct);
     return it != accounts_.end() && t - it->second >= warmup_ms_;
   }
 
-  static std::string identity_key(const event& e) {
+  // The identity key of `e`, built in a buffer reused for every event (no allocation once warm).
+  // Valid until the next call.
+  const std::string& identity_key(const event& e) {
+    std::string& k = key_buf_;
     std::string_view type = e.identity_type();
     if (type == "AWSAccount") {
       std::string_view acct = e.principal_account();
-      if (acct == "anonymous" || e.principal_id() == "ANONYMOUS_PRINCIPAL") return "anonymous";
+      if (acct == "anonymous" || e.principal_id() == "ANONYMOUS_PRINCIPAL") {
+        k.assign("anonymous");
+        return k;
+      }
       std::string_view pid = e.principal_id();
       pid = pid.substr(0, pid.find(':'));
-      return "account:" + std::string(acct) + "|" + std::string(pid);
+      k.assign("account:").append(acct).append("|").append(pid);
+      return k;
     }
-    return std::string(e.identity());
+    k.assign(e.identity());
+    return k;
   }
 
   identity_state* identity(const std::string& key) {
@@ -909,7 +929,7 @@ class s3_access final : public detector {
   // ---------------------------------------------------------------------------------------
   void on_list_buckets(const event& e) {
     const int64_t t = e.time_ms();
-    std::string id = identity_key(e);
+    const std::string& id = identity_key(e);
     if (id.empty()) return;
     identity_state* st = identity(id);
     if (!st) return;
@@ -943,7 +963,7 @@ class s3_access final : public detector {
     const uint32_t hour = hour_of(t);
     uint64_t bh = fnv(bucket);
     note_bucket(bh, hour);
-    std::string id = identity_key(e);
+    const std::string& id = identity_key(e);
     if (identity_state* st = id.empty() ? nullptr : identity(id)) {
       touch_bucket(*st, bh, hour);  // the creator owns it: its first objects are not news
       st->last_hour = std::max(st->last_hour, hour);
@@ -970,13 +990,12 @@ class s3_access final : public detector {
   }
 
   // ---------------------------------------------------------------------------------------
-  void on_data(const event& e, const std::string& id, identity_state& st, op kind,
+  void on_data(const event& e, const value& req, const std::string& id, identity_state& st, op kind,
                std::string_view bucket) {
     const int64_t t = e.time_ms();
     const uint32_t hour = hour_of(t);
     const bool ok = e.succeeded();
-    const std::string acct(e.recipient_account());
-    const bool warm = warmed(acct, t);
+    const bool warm = warmed(e.recipient_account(), t);
     const bool sens = sensitive(bucket);
     const uint64_t bh = fnv(bucket);
     st.last_hour = std::max(st.last_hour, hour);
@@ -1032,7 +1051,6 @@ class s3_access final : public detector {
         ++a.batches;
         break;
       case op::write: {
-        value req = e.request();
         ssec = req["x-amz-server-side-encryption-customer-algorithm"].exists() ||
                req["SSECustomerAlgorithm"].exists() || add["SSECustomerAlgorithm"].exists() ||
                add["SSEApplied"].str() == "SSE_C";
@@ -1052,7 +1070,7 @@ class s3_access final : public detector {
         v.emplace_back(s);
     };
     sample(a.ips, e.source_ip());
-    sample(a.keys, e.request()["key"].str());
+    sample(a.keys, req["key"].str());
     sample(a.names, e.name());
 
     bucket_hist* hist = find_bucket(st, bh);
@@ -1250,7 +1268,7 @@ class s3_access final : public detector {
     std::string_view ip = e.source_ip();
     if (!public_ip(ip)) return;
     if (ctx().trusted_cidrs_known() && ctx().is_trusted_ip(ip)) return;
-    auto it = ip_windows_.find(std::string(ip));
+    auto it = ip_windows_.find(ip);
     if (it == ip_windows_.end()) {
       if (ip_windows_.size() >= kMaxIpWindows) return;
       it = ip_windows_.emplace(std::string(ip), ip_agg{}).first;
@@ -1272,8 +1290,12 @@ class s3_access final : public detector {
         std::find(a.buckets.begin(), a.buckets.end(), bucket) == a.buckets.end())
       a.buckets.emplace_back(bucket);
     if (a.fired) return;
-    std::string net = network_of(ip);
-    auto n = nets_.find(fnv(net));
+    // The network's hash depends on the address only: computed once per address and window.
+    if (!a.net_hash_known) {
+      a.net_hash = fnv(network_of(ip));
+      a.net_hash_known = true;
+    }
+    auto n = nets_.find(a.net_hash);
     const uint64_t h = n == nets_.end() ? 0 : n->second.max_bytes;
     const uint64_t lim = limit(external_bytes_, h);
     if (a.bytes <= lim) return;
@@ -1291,7 +1313,7 @@ class s3_access final : public detector {
     f.summary = std::string(ip) + " downloaded " + gib(a.bytes) + " in " +
                 std::to_string(a.objects) + " requests within one window; it is a public address " +
                 "outside AWS and outside trusted_cidrs.";
-    f.ev.add("sourceIPAddress", ip).add("sourceNetwork", net);
+    f.ev.add("sourceIPAddress", ip).add("sourceNetwork", network_of(ip));
     f.ev.add("bytesTransferredOut", a.bytes).add("requests", a.objects);
     f.ev.add("identities", a.identities).add("bucketNames", a.buckets);
     f.ev.add("historyMaxBytes", h).add("thresholdBytes", lim);
@@ -1371,8 +1393,8 @@ class s3_access final : public detector {
   int64_t retention_ms_;
 
   // learned (persisted)
-  std::unordered_map<std::string, int64_t> accounts_;  // account -> first S3 event
-  std::unordered_map<std::string, identity_state> ids_;
+  string_map<int64_t> accounts_;  // account -> first S3 event
+  string_map<identity_state> ids_;
   std::unordered_map<uint64_t, bucket_global> buckets_;  // hash(bucket name)
   std::unordered_map<uint64_t, net_hist> nets_;          // hash(source network)
 
@@ -1380,7 +1402,8 @@ class s3_access final : public detector {
   std::string last_account_;
   int64_t last_account_first_ = 0;
   std::unordered_map<uint64_t, window_agg> windows_;  // hash(identity, bucket)
-  std::unordered_map<std::string, ip_agg> ip_windows_;
+  string_map<ip_agg> ip_windows_;
+  std::string key_buf_;  // identity_key()
   std::unordered_set<uint64_t> dedup_set_;
   std::deque<uint64_t> dedup_ring_;
   int64_t next_sweep_ms_ = 0;
