@@ -3,21 +3,35 @@
 // denied errors across many APIs, and read-only enumeration across many services.
 #include <algorithm>
 #include <cctype>
-#include <set>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <trailhound/baseline.hpp>
 #include <trailhound/sdk.hpp>
 #include <trailhound/util.hpp>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace {
 using namespace trailhound::sdk;
 namespace util = trailhound::sdk::util;
+namespace bl = trailhound::baseline;
 
 constexpr size_t MAX_EVIDENCE_EVENTS = 50;
 constexpr size_t MAX_EVIDENCE_ITEMS = 100;
 constexpr size_t MAX_UA_CACHE = 4096;
+
+// Saved state (schema 1): repeat suppression and the open windows. Bounded: each table at most
+// max_principals entries (the most recent), each window key at most kMaxSavedItems APIs, and the
+// windows stop being written past kMaxStateBytes (the rest then restart empty).
+constexpr std::string_view kMagic = "THRT1";
+constexpr uint32_t kStateSchema = 1;
+constexpr size_t kMaxSavedItems = 4096;
+constexpr size_t kMaxStateBytes = 64u << 20;
 
 bool is_letter(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; }
 
@@ -58,22 +72,256 @@ bool iac_agent(std::string_view ua_lower) {
          ua_lower.find("cloudformation") != std::string_view::npos;
 }
 
+// A string hash taking 8 bytes per step (std::hash takes about twice the instructions on the
+// ~150-byte user agents and ~60-byte ARNs hashed per event). Not for persisted keys.
+inline uint64_t fast_hash(std::string_view s) noexcept {
+  const char* p = s.data();
+  size_t n = s.size();
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    h = (h ^ v) * 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 29;
+  }
+  if (n) {
+    uint64_t v = 0;
+    std::memcpy(&v, p, n);
+    h = (h ^ v) * 0x94d049bb133111ebull;
+  }
+  h ^= h >> 32;
+  h *= 0xd6e8feb86659fd93ull;
+  return h ^ (h >> 32);
+}
+
+// Heterogeneous lookup: find by std::string_view without building a std::string per event.
+struct sv_hash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return fast_hash(s); }
+};
+template <class V>
+using string_map = std::unordered_map<std::string, V, sv_hash, std::equal_to<>>;
+
+// map[key] = max(map[key], t) with a default of 0, without a std::string unless `key` is new.
+void bump(string_map<int64_t>& m, std::string_view key, int64_t t) {
+  auto it = m.find(key);
+  if (it == m.end())
+    m.emplace(std::string(key), std::max<int64_t>(0, t));
+  else
+    it->second = std::max(it->second, t);
+}
+
 // ------------------------------------------------------------------------------------------
-// Distinct APIs per principal in a sliding window of event time (util::distinct_window), with
-// what the current window saw of error codes and user agents.
+// Distinct APIs per principal in a sliding window of event time, with what the current window
+// saw of error codes and user agents. Same semantics as util::distinct_window (window ending at
+// the key's latest event, events up to a window late accepted, one alert per window), tuned for
+// a detector that sees every event: string_view lookups, event references in one buffer instead
+// of two strings each, and pruning only when a decision or the memory bound needs it.
 // ------------------------------------------------------------------------------------------
-struct window_state : util::distinct_state {
+struct window_state {
+  struct event_ref {
+    int64_t t;
+    uint64_t off;  // into `text`: the event id, then the event name
+    uint32_t id_len, name_len;
+  };
+  string_map<int64_t> items;   // "ec2:DescribeInstances" -> latest event time
+  int64_t oldest = INT64_MAX;  // lower bound of the item times: prune() skips while >= horizon
+  size_t prune_at = 64;        // prune when the map reaches this size (stale items bounded)
+  uint64_t generation = 0;     // changes whenever an item is inserted or erased
+  uint64_t services_generation = UINT64_MAX;
+  size_t services = 0;          // distinct services of `items` at services_generation
+  std::vector<event_ref> refs;  // the events that added to the window, oldest first, from head
+  size_t head = 0;
+  std::string text;            // ids and names of refs, back to back
+  int64_t max_ms = 0;          // latest event time added
+  int64_t cooldown_until = 0;  // no new alert before this event time
   std::vector<std::string> codes, agents;
   int64_t calls = 0;
   bool all_console = true, all_benign_agent = true;
-  void on_reset() {  // called by reset_after_alert()
-    codes.clear();
-    agents.clear();
-    calls = 0;
-    all_console = all_benign_agent = true;
+
+  size_t event_count() const { return refs.size() - head; }
+  std::string_view id_of(const event_ref& r) const {
+    return std::string_view(text).substr(r.off, r.id_len);
+  }
+  std::string_view name_of(const event_ref& r) const {
+    return std::string_view(text).substr(r.off + r.id_len, r.name_len);
+  }
+  void push_event(int64_t t, std::string_view id, std::string_view name) {
+    refs.push_back(
+        {t, text.size(), static_cast<uint32_t>(id.size()), static_cast<uint32_t>(name.size())});
+    text.append(id);
+    text.append(name);
+  }
+  // Drops references from the front while older than `horizon` (like a deque's pop_front).
+  void pop_events(int64_t horizon) {
+    while (head < refs.size() && refs[head].t < horizon) ++head;
+    if (head == refs.size()) {
+      clear_events();
+    } else if (head >= 32 && head * 2 >= refs.size()) {
+      const uint64_t base = refs[head].off;
+      text.erase(0, base);
+      refs.erase(refs.begin(), refs.begin() + static_cast<std::ptrdiff_t>(head));
+      head = 0;
+      for (auto& r : refs) r.off -= base;
+    }
+  }
+  void clear_events() {
+    refs.clear();
+    text.clear();
+    head = 0;
+  }
+  void clear_items() {
+    items.clear();
+    oldest = INT64_MAX;
+    prune_at = 64;
+    ++generation;
   }
 };
-using distinct_window = util::distinct_window<window_state>;
+
+class api_window {
+ public:
+  static constexpr size_t kMaxEvents = 200;  // event references kept per key (evidence)
+
+  api_window(int64_t window_ms, size_t max_keys) : window_ms_(window_ms), max_keys_(max_keys) {}
+
+  // The state of `key`, created when absent; nullptr when the table is full even after evict().
+  window_state* get(std::string_view key, int64_t now_ms) {
+    auto it = map_.find(key);
+    if (it != map_.end()) return &it->second;
+    if (map_.size() >= max_keys_) evict(now_ms);
+    if (map_.size() >= max_keys_) return nullptr;
+    return &map_.emplace(std::string(key), window_state{}).first->second;
+  }
+
+  // Adds `item` seen at `t` by event `id`/`name`; false (nothing added) when the event lies
+  // before the window that ends at the latest event of `s`.
+  bool add(window_state& s, std::string_view item, int64_t t, std::string_view id,
+           std::string_view name) const {
+    const int64_t now = std::max(s.max_ms, t);
+    if (t < now - window_ms_) return false;
+    s.max_ms = now;
+    s.pop_events(now - window_ms_);
+    auto it = s.items.find(item);
+    if (it == s.items.end()) {
+      // Stale items (older than the window) are harmless until a decision prunes them, but
+      // bounded: at most about as many as live ones.
+      if (s.items.size() >= s.prune_at) {
+        prune(s, now);
+        s.prune_at = std::max<size_t>(64, 2 * s.items.size());
+      }
+      s.items.emplace(std::string(item), t);
+      s.oldest = std::min(s.oldest, t);
+      ++s.generation;
+    } else if (t > it->second) {
+      it->second = t;
+    }
+    if (s.event_count() < kMaxEvents && (s.event_count() == 0 || s.id_of(s.refs.back()) != id))
+      s.push_event(t, id, name);
+    return true;
+  }
+
+  // True when `s` is past the cooldown of its last alert.
+  bool armed(const window_state& s) const { return s.max_ms >= s.cooldown_until; }
+
+  // True when `s` is armed and holds at least `threshold` distinct items within the window.
+  bool crossed(window_state& s, size_t threshold) const {
+    return s.items.size() >= threshold && armed(s) && live(s) >= threshold;
+  }
+
+  // Distinct items within the window ending at the latest event of `s` (exact).
+  size_t live(window_state& s) const {
+    prune(s, s.max_ms);
+    return s.items.size();
+  }
+
+  // After an alert: a fresh window and no alert for one window.
+  void reset_after_alert(window_state& s) const {
+    s.cooldown_until = s.max_ms + window_ms_;
+    s.clear_items();
+    s.clear_events();
+    s.codes.clear();
+    s.agents.clear();
+    s.calls = 0;
+    s.all_console = s.all_benign_agent = true;
+  }
+
+  // Forgets keys without an event for a window and past their cooldown.
+  void evict(int64_t now_ms) {
+    for (auto it = map_.begin(); it != map_.end();) {
+      if (it->second.max_ms < now_ms - window_ms_ && it->second.cooldown_until < now_ms)
+        it = map_.erase(it);
+      else
+        ++it;
+    }
+  }
+
+  int64_t window_ms() const { return window_ms_; }
+  size_t max_keys() const { return max_keys_; }
+  const string_map<window_state>& states() const { return map_; }
+  void replace(string_map<window_state>&& m) { map_ = std::move(m); }
+
+  // Distinct services (the part of an item before ':') of the items of `s`, after live().
+  static size_t services(window_state& s) {
+    if (s.services_generation != s.generation) {
+      std::vector<std::string_view> svc;
+      svc.reserve(s.items.size());
+      for (auto& [item, t] : s.items)
+        svc.push_back(std::string_view(item).substr(0, item.find(':')));
+      std::sort(svc.begin(), svc.end());
+      s.services = static_cast<size_t>(std::unique(svc.begin(), svc.end()) - svc.begin());
+      s.services_generation = s.generation;
+    }
+    return s.services;
+  }
+
+  // The `max` smallest items of `s`, sorted (all of them when there are fewer: the same list
+  // whatever order the map holds them in, also after a restore).
+  static std::vector<std::string> sorted_items(const window_state& s, size_t max) {
+    std::vector<const std::string*> v;
+    v.reserve(s.items.size());
+    for (auto& [item, t] : s.items) v.push_back(&item);
+    auto less = [](const std::string* a, const std::string* b) { return *a < *b; };
+    size_t n = std::min(max, v.size());
+    std::partial_sort(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n), v.end(), less);
+    std::vector<std::string> out;
+    out.reserve(n);
+    for (size_t i = 0; i < n; ++i) out.push_back(*v[i]);
+    return out;
+  }
+
+  // Replaces the events of `f` with the first `max` events kept in `s` (time range too).
+  static void fill_events(finding& f, const window_state& s, size_t max) {
+    f.event_ids.clear();
+    f.event_names.clear();
+    f.first_seen_ms = f.last_seen_ms = 0;
+    for (size_t i = s.head, n = 0; i < s.refs.size() && n < max; ++i, ++n)
+      f.with_event(s.id_of(s.refs[i]), s.name_of(s.refs[i]), s.refs[i].t);
+  }
+
+ private:
+  // Erases the items older than the window ending at `now`; nothing to scan while the oldest
+  // item time (a lower bound) is inside the window.
+  void prune(window_state& s, int64_t now) const {
+    const int64_t horizon = now - window_ms_;
+    if (s.oldest >= horizon) return;
+    int64_t oldest = INT64_MAX;
+    for (auto it = s.items.begin(); it != s.items.end();) {
+      if (it->second < horizon) {
+        it = s.items.erase(it);
+        ++s.generation;
+      } else {
+        oldest = std::min(oldest, it->second);
+        ++it;
+      }
+    }
+    s.oldest = oldest;
+    s.pop_events(horizon);
+  }
+
+  int64_t window_ms_;
+  size_t max_keys_;
+  string_map<window_state> map_;
+};
 
 // ------------------------------------------------------------------------------------------
 // The detector
@@ -147,7 +395,8 @@ class recon_tooling final : public detector {
           "At least enumeration_threshold distinct List/Describe/Get APIs over at least "
           "enumeration_min_services services within enumeration_window. Low alone (CSPM and "
           "inventory tools do this), medium after an access-denied burst of the same "
-          "principal, high with offensive tooling."}}};
+          "principal, high with offensive tooling."}},
+        kStateSchema};
     return i;
   }
 
@@ -169,15 +418,16 @@ class recon_tooling final : public detector {
       if (!s.empty()) scanners_.push_back(util::to_lower(s));
   }
 
+  // Called for every record: the common uninteresting one (a write, a data event, a service)
+  // costs a few flag and length checks and one user-agent cache hit, with no allocation.
   void on_event(const event& e) override {
     if (util::service_actor(e)) return;
+    const bool denied = e.failed() && util::is_access_denied_code(e.error_code());
+    const bool enum_candidate = enum_enabled_ && read_like(e) && e.category() != "Data";
     const ua_info& ua = classify_agent(e.user_agent());
-    bool denied = e.failed() && util::is_access_denied_code(e.error_code());
-    bool enum_candidate = enum_enabled_ && e.category() != "Data" && read_like(e);
     if (ua.tool.empty() && !denied && !enum_candidate) return;
-    key_buf_.assign(util::principal_key(e));
-    if (key_buf_.empty()) return;
-    const std::string& key = key_buf_;
+    const std::string_view key = util::principal_key(e);
+    if (key.empty()) return;
     if (!ua.tool.empty()) on_tool(e, key, ua);
     if (denied) on_denied(e, key, ua);
     if (enum_candidate) on_read(e, key, ua);
@@ -212,7 +462,146 @@ class recon_tooling final : public detector {
     }
   }
 
+  // --------------------------------------------------------------------------------------
+  // Persistence: without it a run that starts at midnight forgets yesterday's bursts and
+  // reports the nightly scanner again (burst_repeat), and windows open at the split restart.
+  std::string save_state() const override {
+    bl::writer w;
+    w.str().append(kMagic);
+    w.u(kStateSchema);
+    for (auto* m : {&tool_seen_, &attack_principals_, &burst_alerted_, &denied_principals_})
+      save_times(w, *m);
+    size_t budget = kMaxStateBytes;
+    for (auto* win : {&denied_, &enum_}) save_window(w, *win, budget);
+    return std::move(w.str());
+  }
+
+  void load_state(uint32_t schema_version, std::string_view data) override {
+    if (schema_version != kStateSchema)
+      throw std::runtime_error("recon-tooling state: unknown schema " +
+                               std::to_string(schema_version));
+    bl::reader r(data);
+    r.expect(kMagic);
+    if (r.u() != kStateSchema) throw std::runtime_error("recon-tooling state: bad header");
+    // Everything is read into fresh tables first: a corrupt blob leaves the detector fresh.
+    string_map<int64_t> times[4];
+    for (auto& m : times) load_times(r, m);
+    string_map<window_state> wins[2];
+    for (auto& m : wins) load_window(r, m);
+    if (!r.done()) throw std::runtime_error("recon-tooling state: trailing bytes");
+    tool_seen_ = std::move(times[0]);
+    attack_principals_ = std::move(times[1]);
+    burst_alerted_ = std::move(times[2]);
+    denied_principals_ = std::move(times[3]);
+    denied_.replace(std::move(wins[0]));
+    enum_.replace(std::move(wins[1]));
+  }
+
  private:
+  // Entries sorted by key (the same state saves to the same bytes); the most recent
+  // max_principals when there are more.
+  void save_times(bl::writer& w, const string_map<int64_t>& m) const {
+    auto entries = bl::sorted_entries(m);
+    if (entries.size() > max_principals_) {
+      std::stable_sort(entries.begin(), entries.end(),
+                       [](auto& a, auto& b) { return *a.second > *b.second; });
+      entries.resize(max_principals_);
+      std::sort(entries.begin(), entries.end(),
+                [](auto& a, auto& b) { return *a.first < *b.first; });
+    }
+    w.u(entries.size());
+    for (auto& [k, t] : entries) {
+      w.s(*k);
+      w.i(*t);
+    }
+  }
+  void load_times(bl::reader& r, string_map<int64_t>& m) const {
+    for (uint64_t n = r.count(2), j = 0; j < n; ++j) {
+      std::string k = r.s();
+      int64_t t = r.i();
+      if (m.size() < max_principals_) m.emplace(std::move(k), t);
+    }
+  }
+
+  // Per key: times, flags, codes and agents, the live items (latest kMaxSavedItems) and the
+  // event references, written until `budget` bytes are used.
+  void save_window(bl::writer& out, const api_window& win, size_t& budget) const {
+    bl::writer w;
+    uint64_t n = 0;
+    for (auto& [key, sp] : bl::sorted_entries(win.states())) {
+      const window_state& s = *sp;
+      if (n >= max_principals_ || w.str().size() >= budget) break;
+      ++n;
+      w.s(*key);
+      w.i(s.max_ms);
+      w.i(s.cooldown_until);
+      w.i(s.calls);
+      w.u((s.all_console ? 1u : 0u) | (s.all_benign_agent ? 2u : 0u));
+      for (auto* list : {&s.codes, &s.agents}) {
+        w.u(list->size());
+        for (auto& x : *list) w.s(x);
+      }
+      std::vector<std::pair<const std::string*, int64_t>> items;
+      for (auto& [item, t] : s.items)
+        if (t >= s.max_ms - win.window_ms()) items.emplace_back(&item, t);  // stale: not saved
+      if (items.size() > kMaxSavedItems) {
+        std::nth_element(items.begin(), items.begin() + kMaxSavedItems - 1, items.end(),
+                         [](auto& a, auto& b) { return a.second > b.second; });
+        items.resize(kMaxSavedItems);
+      }
+      std::sort(items.begin(), items.end(), [](auto& a, auto& b) { return *a.first < *b.first; });
+      w.u(items.size());
+      for (auto& [item, t] : items) {
+        w.s(*item);
+        w.i(t);
+      }
+      w.u(s.event_count());
+      for (size_t i = s.head; i < s.refs.size(); ++i) {
+        w.i(s.refs[i].t);
+        w.s(s.id_of(s.refs[i]));
+        w.s(s.name_of(s.refs[i]));
+      }
+    }
+    budget -= std::min(budget, w.str().size());
+    out.u(n);
+    out.str().append(w.str());
+  }
+  void load_window(bl::reader& r, string_map<window_state>& m) const {
+    for (uint64_t n = r.count(8), j = 0; j < n; ++j) {
+      std::string key = r.s();
+      window_state s;
+      s.max_ms = r.i();
+      s.cooldown_until = r.i();
+      s.calls = r.i();
+      uint64_t flags = r.u();
+      s.all_console = flags & 1u;
+      s.all_benign_agent = flags & 2u;
+      for (auto* list : {&s.codes, &s.agents}) {
+        uint64_t k = r.count();
+        if (k > 10) bl::reader::fail();  // add_unique caps: 10 codes, 5 agents
+        for (uint64_t q = 0; q < k; ++q) list->push_back(r.s());
+      }
+      uint64_t items = r.count(2);
+      if (items > kMaxSavedItems) bl::reader::fail();
+      for (uint64_t q = 0; q < items; ++q) {
+        std::string item = r.s();
+        int64_t t = r.i();
+        s.oldest = std::min(s.oldest, t);
+        s.items.emplace(std::move(item), t);
+      }
+      s.prune_at = std::max<size_t>(64, 2 * s.items.size());
+      uint64_t events = r.count(3);
+      if (events > api_window::kMaxEvents) bl::reader::fail();
+      for (uint64_t q = 0; q < events; ++q) {
+        int64_t t = r.i();
+        std::string id = r.s();
+        std::string name = r.s();
+        s.push_event(t, id, name);
+      }
+      if (m.size() < max_principals_) m.emplace(std::move(key), std::move(s));
+    }
+  }
+
   struct ua_info {
     std::string tool;  // matched pattern ("" = none)
     bool scanner = false;
@@ -220,20 +609,42 @@ class recon_tooling final : public detector {
     bool iac = false;
   };
 
+  // Every event needs its user agent classified, and a few agents make most of the traffic:
+  // a small direct-mapped table indexed by a fingerprint of the agent (length and three 8-byte
+  // samples), verified by one comparison, answers before any hashing of the whole string.
+  struct ua_slot {
+    std::string ua;
+    const ua_info* info = nullptr;
+  };
+  static constexpr size_t kUaSlots = 64;
+  static size_t ua_slot_of(std::string_view ua) {
+    uint64_t h = ua.size() * 0x9e3779b97f4a7c15ull;
+    if (ua.size() >= 8) {
+      uint64_t a, b, c;
+      std::memcpy(&a, ua.data(), 8);
+      std::memcpy(&b, ua.data() + ua.size() / 2 - 4, 8);
+      std::memcpy(&c, ua.data() + ua.size() - 8, 8);
+      h ^= (a * 0xbf58476d1ce4e5b9ull) ^ (b * 0x94d049bb133111ebull) ^ c;
+      h *= 0xd6e8feb86659fd93ull;
+    } else {
+      for (char ch : ua) h = (h ^ static_cast<unsigned char>(ch)) * 0x100000001b3ull;
+    }
+    return static_cast<size_t>(h >> 58);  // kUaSlots == 64
+  }
   const ua_info& classify_agent(std::string_view ua) {
-    // Consecutive events very often share one user agent.
-    if (last_info_ && ua == last_ua_) return *last_info_;
+    ua_slot& slot = ua_slots_[ua_slot_of(ua)];
+    if (slot.info && slot.ua == ua) return *slot.info;
     const ua_info& info = classify_agent_slow(ua);
-    last_ua_.assign(ua);
-    last_info_ = &info;
+    slot.ua.assign(ua);
+    slot.info = &info;
     return info;
   }
   const ua_info& classify_agent_slow(std::string_view ua) {
-    auto it = ua_cache_.find(std::string(ua));
+    auto it = ua_cache_.find(ua);
     if (it != ua_cache_.end()) return it->second;
     if (ua_cache_.size() >= MAX_UA_CACHE) {
       ua_cache_.clear();
-      last_info_ = nullptr;
+      for (auto& s : ua_slots_) s.info = nullptr;  // they pointed into the cache
     }
     ua_info info;
     std::string lower = util::to_lower(ua);
@@ -254,14 +665,29 @@ class recon_tooling final : public detector {
     return ua_cache_.emplace(std::string(ua), std::move(info)).first->second;
   }
 
-  // "ec2.amazonaws.com" + "DescribeInstances" -> "ec2:DescribeInstances" (into a reused buffer).
-  const std::string& api_item(const event& e) {
+  // "ec2.amazonaws.com" + "DescribeInstances" -> "ec2:DescribeInstances", in a reused buffer
+  // (a fixed array for the usual short names: no capacity checks, no terminator writes).
+  std::string_view api_item(const event& e) {
+    static constexpr std::string_view kSuffix = ".amazonaws.com";
     std::string_view src = e.source();
-    size_t dot = src.find(".amazonaws.com");
-    if (dot != std::string_view::npos) src = src.substr(0, dot);
+    // The usual source ends with the suffix and has no other dot: no substring search needed.
+    if (src.ends_with(kSuffix) &&
+        src.substr(0, src.size() - kSuffix.size()).find('.') == std::string_view::npos) {
+      src.remove_suffix(kSuffix.size());
+    } else {
+      size_t dot = src.find(kSuffix);
+      if (dot != std::string_view::npos) src = src.substr(0, dot);
+    }
+    std::string_view name = e.name();
+    if (src.size() + 1 + name.size() <= sizeof item_arr_) {
+      char* out = std::copy(src.begin(), src.end(), item_arr_);  // std::copy: empty views ok
+      *out++ = ':';
+      std::copy(name.begin(), name.end(), out);
+      return std::string_view(item_arr_, src.size() + 1 + name.size());
+    }
     item_buf_.assign(src);
     item_buf_.push_back(':');
-    item_buf_.append(e.name());
+    item_buf_.append(name);
     return item_buf_;
   }
 
@@ -272,12 +698,9 @@ class recon_tooling final : public detector {
   }
 
   // ------------------------------------------------------------------ tool user agents
-  void on_tool(const event& e, const std::string& key, const ua_info& ua) {
-    if (!ua.scanner) {
-      auto& t = attack_principals_[key];
-      t = std::max(t, e.time_ms());
-    }
-    std::string k = key + "|" + ua.tool;
+  void on_tool(const event& e, std::string_view key, const ua_info& ua) {
+    if (!ua.scanner) bump(attack_principals_, key, e.time_ms());
+    std::string k = std::string(key) + "|" + ua.tool;
     auto it = tool_seen_.find(k);
     if (it != tool_seen_.end() && e.time_ms() < it->second + tool_window_ms_ &&
         e.time_ms() >= it->second - tool_window_ms_)
@@ -316,21 +739,13 @@ class recon_tooling final : public detector {
     return false;
   }
 
-  bool attack_tool_recently(const std::string& key, int64_t t) const {
+  bool attack_tool_recently(std::string_view key, int64_t t) const {
     auto it = attack_principals_.find(key);
     return it != attack_principals_.end() && t - it->second <= tool_window_ms_;
   }
 
-  // The distinct APIs of `s` (up to MAX_EVIDENCE_ITEMS, sorted) and how many services they span.
-  static std::vector<std::string> sorted_items(const window_state& s, size_t& services) {
-    std::set<std::string> svc;
-    for (auto& [item, t] : s.items) svc.insert(item.substr(0, item.find(':')));
-    services = svc.size();
-    return distinct_window::sorted_items(s, MAX_EVIDENCE_ITEMS);
-  }
-
   // ------------------------------------------------------------------ access denied burst
-  void on_denied(const event& e, const std::string& key, const ua_info& ua) {
+  void on_denied(const event& e, std::string_view key, const ua_info& ua) {
     window_state* s = denied_.get(key, e.time_ms());
     if (!s) return;
     if (!denied_.add(*s, api_item(e), e.time_ms(), e.id(), e.name())) return;
@@ -340,16 +755,16 @@ class recon_tooling final : public detector {
     if (!ua.console) s->all_console = false;
     if (!ua.scanner && !ua.console) s->all_benign_agent = false;
     if (!denied_.crossed(*s, denied_threshold_)) return;
-    size_t services = 0;
-    auto apis = sorted_items(*s, services);
+    const size_t services = api_window::services(*s);
+    auto apis = api_window::sorted_items(*s, MAX_EVIDENCE_ITEMS);
     bool tool = attack_tool_recently(key, e.time_ms());
-    denied_principals_[key] = std::max(denied_principals_[key], e.time_ms());
+    bump(denied_principals_, key, e.time_ms());
     if (repeat_suppressed("access-denied-burst", e, tool)) {
       denied_.reset_after_alert(*s);
       return;
     }
     finding f = make_finding("access-denied-burst", e);
-    distinct_window::fill_events(f, *s, MAX_EVIDENCE_EVENTS);
+    api_window::fill_events(f, *s, MAX_EVIDENCE_EVENTS);
     if (tool || services >= denied_high_services_) f.sev = severity::high;
     if (s->all_benign_agent && !tool) f.sev = severity::low;  // console page loads, scanners
     f.sev = adjust(f.sev, e);
@@ -367,13 +782,13 @@ class recon_tooling final : public detector {
         .add("userAgents", s->agents)
         .add_bool("consoleOnly", s->all_console)
         .add_bool("attackToolSeen", tool);
-    f.dedup_key = key;
+    f.dedup_key = std::string(key);
     emit(f);
     denied_.reset_after_alert(*s);
   }
 
   // ------------------------------------------------------------------ enumeration
-  void on_read(const event& e, const std::string& key, const ua_info& ua) {
+  void on_read(const event& e, std::string_view key, const ua_info& ua) {
     window_state* s = enum_.get(key, e.time_ms());
     if (!s) return;
     if (!enum_.add(*s, api_item(e), e.time_ms(), e.id(), e.name())) return;
@@ -382,16 +797,18 @@ class recon_tooling final : public detector {
     if (!ua.console) s->all_console = false;
     if (!ua.scanner && !ua.console && !ua.iac) s->all_benign_agent = false;
     if (!enum_.crossed(*s, enum_threshold_)) return;
-    size_t services = 0;
-    auto apis = sorted_items(*s, services);
+    // Checked before building the evidence: a principal over the threshold on too few services
+    // (an application) comes back here with every call.
+    const size_t services = api_window::services(*s);
     if (services < enum_min_services_) return;
+    auto apis = api_window::sorted_items(*s, MAX_EVIDENCE_ITEMS);
     bool tool = attack_tool_recently(key, e.time_ms());
     if (repeat_suppressed("enumeration-burst", e, tool)) {
       enum_.reset_after_alert(*s);
       return;
     }
     finding f = make_finding("enumeration-burst", e);
-    distinct_window::fill_events(f, *s, MAX_EVIDENCE_EVENTS);
+    api_window::fill_events(f, *s, MAX_EVIDENCE_EVENTS);
     auto dp = denied_principals_.find(key);
     bool probed = dp != denied_principals_.end() && e.time_ms() - dp->second <= tool_window_ms_;
     if (tool)
@@ -411,7 +828,7 @@ class recon_tooling final : public detector {
         .add("userAgents", s->agents)
         .add_bool("deniedBurstSeen", probed)
         .add_bool("attackToolSeen", tool);
-    f.dedup_key = key;
+    f.dedup_key = std::string(key);
     emit(f);
     enum_.reset_after_alert(*s);
   }
@@ -424,14 +841,15 @@ class recon_tooling final : public detector {
   int64_t burst_repeat_ms_;
   size_t max_principals_;
   std::vector<std::string> attack_, scanners_;
-  std::unordered_map<std::string, ua_info> ua_cache_;
-  std::string last_ua_, key_buf_, item_buf_;
-  const ua_info* last_info_ = nullptr;
-  std::unordered_map<std::string, int64_t> tool_seen_;          // principal|tool -> last alert
-  std::unordered_map<std::string, int64_t> attack_principals_;  // principal -> last tool call
-  std::unordered_map<std::string, int64_t> burst_alerted_;      // rule|identity -> last alert
-  std::unordered_map<std::string, int64_t> denied_principals_;  // principal -> last denied burst
-  distinct_window denied_, enum_;
+  string_map<ua_info> ua_cache_;
+  ua_slot ua_slots_[kUaSlots];
+  char item_arr_[128];
+  std::string item_buf_;
+  string_map<int64_t> tool_seen_;          // principal|tool -> last alert
+  string_map<int64_t> attack_principals_;  // principal -> last tool call
+  string_map<int64_t> burst_alerted_;      // rule|identity -> last alert
+  string_map<int64_t> denied_principals_;  // principal -> last denied burst
+  api_window denied_, enum_;
 };
 
 }  // namespace

@@ -309,3 +309,154 @@ enumeration_enabled = false)");
   h.finish();
   EXPECT_EQ(h.count("enumeration-burst"), 0u);
 }
+
+// ---------------------------------------------------------------- item names
+TEST(ReconDenied, ApiNamesKeepTheServicePrefixOfAnySource) {
+  harness h(&th_module_entry_v1);
+  h.feed(call("api.mediatailor.amazonaws.com", "ListChannels", 0, CLI, DENIED));
+  h.feed(call("example.com", "Probe", 1, CLI, DENIED));
+  h.feed(call("ec2.amazonaws.com.example.net", "Probe", 2, CLI, DENIED));
+  for (int i = 3; i < 10; ++i)
+    h.feed(call(source_of(i, 5), "Try" + std::to_string(i), i, CLI, DENIED));
+  h.finish();
+  ASSERT_EQ(h.count("access-denied-burst"), 1u);
+  std::string apis = h.findings("access-denied-burst")[0].evidence("deniedApis");
+  EXPECT_NE(apis.find("\"api.mediatailor:ListChannels\""), std::string::npos) << apis;
+  EXPECT_NE(apis.find("\"example.com:Probe\""), std::string::npos) << apis;
+  EXPECT_NE(apis.find("\"ec2:Probe\""), std::string::npos) << apis;
+  // api.mediatailor, example.com, ec2, iam, s3, lambda, rds
+  EXPECT_EQ(h.findings("access-denied-burst")[0].evidence("services"), "7");
+}
+
+// ---------------------------------------------------------------- saved state
+namespace {
+// The nightly scanner of the corpus: a denied sweep over 10 APIs of 5 services at 10:00 + t.
+void scanner_sweep(harness& h, int t) {
+  for (int i = 0; i < 10; ++i)
+    h.feed(call(source_of(i, 5), "DescribeScan" + std::to_string(i), t + i, CLI, DENIED));
+}
+// A read-only sweep by alice: APIs [from, to) over 10 services, one every 5 seconds from t,
+// with event ids that depend on i only (the same events in one run and in two).
+void read_sweep(harness& h, int from, int to, int t) {
+  for (int i = from; i < to; ++i) {
+    char id[48];
+    std::snprintf(id, sizeof id, "5c0e1d2a-0000-4000-8000-%012d", i);
+    h.feed(merge_json(
+        call(source_of(i, 10), "ListThings" + std::to_string(i), t + (i - from) * 5, CLI),
+        std::string(R"({"eventID":")") + id + "\"}"));
+  }
+}
+std::string summary(const std::vector<collected_finding>& fs) {
+  std::string out;
+  for (auto& f : fs) {
+    out +=
+        f.rule + " " + f.severity + " " + f.first_seen + ".." + f.last_seen + " " + f.evidence_json;
+    for (auto& id : f.event_ids) out += " " + id;
+    out += "\n";
+  }
+  return out;
+}
+}  // namespace
+
+TEST(ReconState, RepeatSuppressionSurvivesARestore) {
+  harness first(&th_module_entry_v1);
+  scanner_sweep(first, 0);
+  first.finish();
+  ASSERT_EQ(first.count("access-denied-burst"), 1u);
+  const std::string bytes = first.snapshot("recon-tooling");
+  EXPECT_FALSE(bytes.empty());
+
+  // Two hours later, within burst_repeat (24h): counted, not reported, as in one run.
+  harness second(&th_module_entry_v1);
+  second.start();
+  second.restore("recon-tooling", bytes);
+  scanner_sweep(second, 2 * 3600);
+  second.finish();
+  EXPECT_EQ(second.count("access-denied-burst"), 0u);
+
+  // Without the state the same sweep is reported again (what a daily run used to do).
+  harness fresh(&th_module_entry_v1);
+  scanner_sweep(fresh, 2 * 3600);
+  fresh.finish();
+  EXPECT_EQ(fresh.count("access-denied-burst"), 1u);
+
+  // An attack tool (or burst_repeat passed) still reports after a restore.
+  harness third(&th_module_entry_v1);
+  third.start();
+  third.restore("recon-tooling", bytes);
+  for (int i = 0; i < 10; ++i)
+    third.feed(
+        call(source_of(i, 5), "DescribeScan" + std::to_string(i), 3 * 3600 + i, KALI, DENIED));
+  third.finish();
+  EXPECT_EQ(third.count("access-denied-burst"), 1u);
+  EXPECT_EQ(third.count("attack-tool-user-agent"), 1u);
+}
+
+TEST(ReconState, ToolWindowSurvivesARestore) {
+  harness first(&th_module_entry_v1);
+  first.feed(call("sts.amazonaws.com", "GetCallerIdentity", 0, KALI));
+  first.finish();
+  harness second(&th_module_entry_v1);
+  second.start();
+  second.restore("recon-tooling", first.snapshot("recon-tooling"));
+  second.feed(call("s3.amazonaws.com", "ListBuckets", 600, KALI));  // same tool_window (1h)
+  second.feed(call("s3.amazonaws.com", "ListBuckets", 601, KALI, BOB));
+  second.finish();
+  ASSERT_EQ(second.count("attack-tool-user-agent"), 1u);
+  EXPECT_EQ(second.findings("attack-tool-user-agent")[0].principal,
+            "arn:aws:iam::111122223333:user/bob");
+}
+
+TEST(ReconState, OpenWindowSplitAcrossRunsGivesTheSameFinding) {
+  harness one(&th_module_entry_v1);
+  read_sweep(one, 0, 25, 0);
+  read_sweep(one, 25, 45, 200);
+  one.finish();
+  ASSERT_EQ(one.count("enumeration-burst"), 1u);
+
+  harness first(&th_module_entry_v1);
+  read_sweep(first, 0, 25, 0);
+  first.finish();
+  EXPECT_EQ(first.count("enumeration-burst"), 0u);
+  const std::string bytes = first.snapshot("recon-tooling");
+  harness second(&th_module_entry_v1);
+  second.start();
+  second.restore("recon-tooling", bytes);
+  read_sweep(second, 25, 45, 200);
+  second.finish();
+  EXPECT_EQ(summary(second.findings()), summary(one.findings()));
+
+  // and a restored state saves to the same bytes (nothing lost on the way)
+  harness third(&th_module_entry_v1);
+  third.start();
+  third.restore("recon-tooling", bytes);
+  EXPECT_EQ(third.snapshot("recon-tooling"), bytes);
+}
+
+TEST(ReconState, CorruptOrForeignStateStartsFresh) {
+  harness first(&th_module_entry_v1);
+  scanner_sweep(first, 0);
+  first.finish();
+  const std::string bytes = first.snapshot("recon-tooling");
+
+  harness h(&th_module_entry_v1);
+  h.start();
+  EXPECT_THROW(h.restore("recon-tooling", "nonsense"), std::runtime_error);
+  EXPECT_THROW(h.restore("recon-tooling", ""), std::runtime_error);
+  EXPECT_THROW(h.restore("recon-tooling", std::string("THRT1\x02", 6)), std::runtime_error);
+  // Truncated and extended: rejected as a whole, nothing half-loaded.
+  EXPECT_THROW(h.restore("recon-tooling", bytes.substr(0, bytes.size() / 2)), std::runtime_error);
+  EXPECT_THROW(h.restore("recon-tooling", bytes + "x"), std::runtime_error);
+  // A huge count must not allocate: rejected by the codec's bounds.
+  EXPECT_THROW(h.restore("recon-tooling", std::string("THRT1\x01\xff\xff\xff\xff\x0f", 11)),
+               std::runtime_error);
+  bool said_so = false;
+  for (auto& m : h.errors()) said_so |= m.find("restore_state failed") != std::string::npos;
+  EXPECT_TRUE(said_so);
+  for (auto& m : h.errors()) EXPECT_EQ(m.find("quarantined"), std::string::npos) << m;
+
+  // Fresh: the sweep that the intact state would suppress is reported.
+  scanner_sweep(h, 2 * 3600);
+  h.finish();
+  EXPECT_EQ(h.count("access-denied-burst"), 1u);
+}
