@@ -77,8 +77,11 @@ const th_value* value_index(const th_value* h, uint32_t i) noexcept {
 const th_value* find_member(const value* v, const char* name, size_t len) noexcept {
   if (!v || !v->IsObject()) return nullptr;
   for (auto m = v->MemberBegin(); m != v->MemberEnd(); ++m) {
-    if (m->name.GetStringLength() == len &&
-        (len == 0 || std::memcmp(m->name.GetString(), name, len) == 0))
+    // Length, then the first byte, before memcmp: names of equal length rarely share it
+    // ("eventName" / "awsRegion"), and this runs for every field a detector reads.
+    if (m->name.GetStringLength() != len) continue;
+    const char* s = m->name.GetString();
+    if (len == 0 || (s[0] == name[0] && std::memcmp(s, name, len) == 0))
       return as_handle(&m->value);
   }
   return nullptr;
