@@ -8,6 +8,7 @@
 #include <string_view>
 #include <trailhound/baseline.hpp>
 #include <trailhound/sdk.hpp>
+#include <trailhound/util.hpp>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -15,6 +16,7 @@
 namespace {
 using namespace trailhound::sdk;
 namespace bl = trailhound::baseline;
+using util::string_map;
 
 constexpr int64_t kDisorderMs = 5 * 60 * 1000;
 constexpr size_t kMaxHourNames = 24;    // distinct eventSource:eventName kept per open hour
@@ -69,13 +71,6 @@ bool global_service(std::string_view source) {
     if (source == g) return true;
   return false;
 }
-
-struct sv_hash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-template <class T>
-using string_map = std::unordered_map<std::string, T, sv_hash, std::equal_to<>>;
 
 // Running statistics of one metric over the ring (hours other than the one being judged).
 struct ring_stats {
@@ -401,23 +396,8 @@ class api_activity final : public detector {
 
   // Forgets the least recently seen tenth of the identities.
   void evict_identities() {
-    std::vector<int64_t> times;
-    times.reserve(identities_.size());
-    for (auto& [_, s] : identities_) times.push_back(s.last_ms);
-    size_t n = std::max<size_t>(1, times.size() / 10);
-    std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(n - 1),
-                     times.end());
-    const int64_t cut = times[n - 1];
-    size_t removed = 0;
-    for (bool ties : {false, true})
-      for (auto it = identities_.begin(); it != identities_.end() && removed < n;) {
-        if (it->second.last_ms < cut || (ties && it->second.last_ms == cut)) {
-          it = identities_.erase(it);
-          ++removed;
-        } else {
-          ++it;
-        }
-      }
+    const size_t removed = bl::evict_oldest_tenth(
+        identities_, [](const auto& s) { return s.last_ms; }, bl::evict_ties::older_first);
     ctx().count("identities_evicted", static_cast<int64_t>(removed));
   }
 

@@ -10,7 +10,9 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <trailhound/baseline.hpp>
 #include <trailhound/sdk.hpp>
+#include <trailhound/util.hpp>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -18,9 +20,11 @@
 
 namespace {
 using namespace trailhound::sdk;
-
-constexpr int64_t kHourMs = 3600 * 1000LL;
-constexpr int64_t kDayMs = 24 * kHourMs;
+namespace bl = trailhound::baseline;
+using bl::ends_with;
+using bl::kDayMs;
+using bl::starts_with;
+using util::string_map;
 constexpr int64_t kDisorderMs = 5 * 60 * 1000;  // out-of-order slack before a window closes
 constexpr std::string_view kSts = "sts.amazonaws.com";
 constexpr std::string_view kIam = "iam.amazonaws.com";
@@ -44,52 +48,6 @@ constexpr size_t kMaxMemo = 8192;  // cached hashes of session calls (memo_for)
 // ------------------------------------------------------------------------------------------
 // Small helpers
 // ------------------------------------------------------------------------------------------
-bool starts_with(std::string_view s, std::string_view p) {
-  return s.size() >= p.size() && s.compare(0, p.size(), p) == 0;
-}
-bool ends_with(std::string_view s, std::string_view p) {
-  return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
-}
-
-// FNV-1a 64: a stable hash (std::hash may differ between builds, and hashes are persisted).
-uint64_t fnv(std::string_view s, uint64_t h = 1469598103934665603ull) {
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
-uint64_t fnv2(std::string_view a, std::string_view b) { return fnv(b, fnv(a) ^ 0x7c); }
-
-// Lookup by std::string_view without building a std::string; the same hash values as
-// std::hash<std::string>, so the maps keep their layout and iteration order.
-struct sv_hash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-};
-template <class T>
-using string_map = std::unordered_map<std::string, T, sv_hash, std::equal_to<>>;
-
-uint32_t hour_of(int64_t ms) { return ms <= 0 ? 0u : static_cast<uint32_t>(ms / kHourMs); }
-
-// Case-sensitive glob with '*' and '?'.
-bool glob_match(std::string_view pat, std::string_view s) {
-  size_t p = 0, i = 0, star = std::string_view::npos, mark = 0;
-  while (i < s.size()) {
-    if (p < pat.size() && (pat[p] == '?' || (pat[p] != '*' && pat[p] == s[i]))) {
-      ++p;
-      ++i;
-    } else if (p < pat.size() && pat[p] == '*') {
-      star = p++;
-      mark = i;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      i = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pat.size() && pat[p] == '*') ++p;
-  return p == pat.size();
-}
-
 // "arn:aws:iam::123456789012:role/path/Name" -> "123456789012"
 std::string_view arn_account(std::string_view arn) {
   size_t n = 0, start = 0;
@@ -149,32 +107,11 @@ bool private_ip(std::string_view ip) {
          (a == 169 && b == 254) || (a == 100 && b >= 64 && b <= 127);
 }
 
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
-      i += 2;
-    } else if (s[i] == '+') {
-      out.push_back(' ');
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
 // A policy document (JSON text, maybe URL-encoded) that allows every action: "Action": "*"
 // (or ["*"]) with "Effect": "Allow". A tolerant scan, not a parser.
 bool allows_everything(std::string_view doc) {
-  std::string d = doc.find('%') != std::string_view::npos ? percent_decode(doc) : std::string(doc);
+  std::string d =
+      doc.find('%') != std::string_view::npos ? util::percent_decode(doc) : std::string(doc);
   std::string c;
   c.reserve(d.size());
   for (char ch : d)
@@ -207,123 +144,28 @@ bool sensitive_service(std::string_view src) {
 // Baseline building blocks and their encoding
 // ------------------------------------------------------------------------------------------
 
-// A small set of 64-bit hashes with their last-seen hour, sorted by hash. Capped: inserting into
-// a full set forgets the least recently seen entry.
-struct seen_set {
-  std::vector<std::pair<uint64_t, uint32_t>> v;
+// Hashes with their last-seen hour (hour_u32), capped: the least recently seen goes first.
+using seen_set = bl::seen_set<uint32_t>;
 
-  bool contains(uint64_t h) const {
-    auto it = std::lower_bound(v.begin(), v.end(), std::make_pair(h, 0u));
-    return it != v.end() && it->first == h;
+// A seen_set in the state: count, then each hash (8 bytes) and hour (varint).
+void save_set(bl::writer& w, const seen_set& st) {
+  w.u(st.items.size());
+  for (auto& [hash, hour] : st.items) {
+    w.h(hash);
+    w.u(hour);
   }
-  // Records h at `hour`; returns true when h was new.
-  bool touch(uint64_t h, uint32_t hour, size_t cap) {
-    auto it = std::lower_bound(v.begin(), v.end(), std::make_pair(h, 0u));
-    if (it != v.end() && it->first == h) {
-      it->second = std::max(it->second, hour);
-      return false;
-    }
-    if (v.size() >= cap && !v.empty()) {
-      auto oldest = std::min_element(v.begin(), v.end(), [](auto& a, auto& b) {
-        return a.second < b.second || (a.second == b.second && a.first < b.first);
-      });
-      bool before = oldest < it;
-      v.erase(oldest);
-      if (before) --it;
-    }
-    v.insert(it, {h, hour});
-    return true;
+}
+void load_set(bl::reader& r, seen_set& st, size_t cap) {
+  uint64_t n = r.count_at_most(cap);
+  st.items.clear();
+  st.items.reserve(n);
+  for (uint64_t k = 0; k < n; ++k) {
+    uint64_t hash = r.h();
+    uint32_t hour = static_cast<uint32_t>(r.u());
+    st.items.emplace_back(hash, hour);
   }
-  void age(uint32_t min_hour) {
-    v.erase(std::remove_if(v.begin(), v.end(), [&](auto& p) { return p.second < min_hour; }),
-            v.end());
-  }
-};
-
-class state_writer {
- public:
-  void u(uint64_t x) {
-    while (x >= 0x80) {
-      out_.push_back(static_cast<char>((x & 0x7f) | 0x80));
-      x >>= 7;
-    }
-    out_.push_back(static_cast<char>(x));
-  }
-  void i(int64_t x) { u((static_cast<uint64_t>(x) << 1) ^ static_cast<uint64_t>(x >> 63)); }
-  void h(uint64_t x) {
-    for (int k = 0; k < 8; ++k) out_.push_back(static_cast<char>((x >> (8 * k)) & 0xff));
-  }
-  void s(std::string_view x) {
-    u(x.size());
-    out_.append(x);
-  }
-  void set(const seen_set& st) {
-    u(st.v.size());
-    for (auto& [hash, hour] : st.v) {
-      h(hash);
-      u(hour);
-    }
-  }
-  std::string take() { return std::move(out_); }
-
- private:
-  std::string out_;
-};
-
-class state_reader {
- public:
-  explicit state_reader(std::string_view in) : in_(in) {}
-  uint64_t u() {
-    uint64_t x = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      uint8_t b = byte_();
-      x |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if (!(b & 0x80)) return x;
-    }
-    throw std::runtime_error("assume-role state: bad varint");
-  }
-  int64_t i() {
-    uint64_t x = u();
-    return static_cast<int64_t>((x >> 1) ^ (~(x & 1) + 1));
-  }
-  uint64_t h() {
-    uint64_t x = 0;
-    for (int k = 0; k < 8; ++k) x |= static_cast<uint64_t>(byte_()) << (8 * k);
-    return x;
-  }
-  std::string s() {
-    uint64_t n = u();
-    if (n > in_.size() - pos_) throw std::runtime_error("assume-role state: truncated string");
-    std::string out(in_.substr(pos_, n));
-    pos_ += n;
-    return out;
-  }
-  uint64_t count(uint64_t max) {
-    uint64_t n = u();
-    if (n > max) throw std::runtime_error("assume-role state: count out of range");
-    return n;
-  }
-  void set(seen_set& st, size_t cap) {
-    uint64_t n = count(cap);
-    st.v.clear();
-    st.v.reserve(n);
-    for (uint64_t k = 0; k < n; ++k) {
-      uint64_t hash = h();
-      uint32_t hour = static_cast<uint32_t>(u());
-      st.v.emplace_back(hash, hour);
-    }
-    std::sort(st.v.begin(), st.v.end());
-  }
-  bool done() const { return pos_ == in_.size(); }
-
- private:
-  uint8_t byte_() {
-    if (pos_ >= in_.size()) throw std::runtime_error("assume-role state: truncated");
-    return static_cast<uint8_t>(in_[pos_++]);
-  }
-  std::string_view in_;
-  size_t pos_ = 0;
-};
+  std::sort(st.items.begin(), st.items.end());
+}
 
 constexpr std::string_view kMagic = "THAR";
 
@@ -428,7 +270,7 @@ class assume_role final : public detector {
   void on_event(const event& e) override {
     if (e.aws_service()) return;
     const int64_t t = e.time_ms();
-    note_account(e.recipient_account(), t);
+    accounts_.note(e.recipient_account(), t);
     std::string_view src = e.source();
     if (src == kSts && starts_with(e.name(), "AssumeRole")) {
       on_assume(e);
@@ -468,11 +310,11 @@ class assume_role final : public detector {
   // --------------------------------------------------------------------------------------
   // Persistence (schema 1): accounts, callers, roles, privileged roles, external pairs.
   std::string save_state() const override {
-    state_writer w;
+    bl::writer w;
     w.s(kMagic);
     w.u(1);
-    w.u(accounts_.size());
-    for (auto& [acct, first] : accounts_) {
+    w.u(accounts_.first_ms().size());
+    for (auto& [acct, first] : accounts_.first_ms()) {
       w.s(acct);
       w.i(first);
     }
@@ -482,19 +324,19 @@ class assume_role final : public detector {
       w.u(c.assumptions);
       w.u(c.new_nets);
       w.u(c.last_hour);
-      w.set(c.roles);
-      w.set(c.nets);
-      w.set(c.tried);
+      save_set(w, c.roles);
+      save_set(w, c.nets);
+      save_set(w, c.tried);
     }
     w.u(roles_.size());
     for (auto& [hash, r] : roles_) {
       w.h(hash);
       w.u(r.calls);
       w.u(r.last_hour);
-      w.set(r.apis);
+      save_set(w, r.apis);
     }
-    w.set(privileged_);
-    w.set(external_pairs_);
+    save_set(w, privileged_);
+    save_set(w, external_pairs_);
     w.u(uid_index_.size());
     for (auto& [hash, v] : uid_index_) {
       w.h(hash);
@@ -506,55 +348,54 @@ class assume_role final : public detector {
 
   void load_state(uint32_t schema_version, std::string_view data) override {
     if (schema_version != 1) throw std::runtime_error("assume-role state: unknown schema");
-    state_reader r(data);
+    bl::reader r(data, "assume-role state");
     if (r.s() != kMagic || r.u() != 1) throw std::runtime_error("assume-role state: bad header");
-    decltype(accounts_) accounts;
+    string_map<int64_t> accounts;
     decltype(callers_) callers;
     decltype(roles_) roles;
-    uint64_t n = r.count(kMaxAccounts);
+    uint64_t n = r.count_at_most(kMaxAccounts);
     for (uint64_t k = 0; k < n; ++k) {
       std::string a = r.s();
       accounts[a] = r.i();
     }
-    n = r.count(kMaxCallers);
+    n = r.count_at_most(kMaxCallers);
     for (uint64_t k = 0; k < n; ++k) {
       std::string key = r.s();
       caller_state c;
       c.assumptions = static_cast<uint32_t>(r.u());
       c.new_nets = static_cast<uint32_t>(r.u());
       c.last_hour = static_cast<uint32_t>(r.u());
-      r.set(c.roles, kRolesPerCaller);
-      r.set(c.nets, kNetsPerCaller);
-      r.set(c.tried, kTriedPerCaller);
+      load_set(r, c.roles, kRolesPerCaller);
+      load_set(r, c.nets, kNetsPerCaller);
+      load_set(r, c.tried, kTriedPerCaller);
       callers.emplace(std::move(key), std::move(c));
     }
-    n = r.count(kMaxRoles);
+    n = r.count_at_most(kMaxRoles);
     for (uint64_t k = 0; k < n; ++k) {
       uint64_t hash = r.h();
       role_state rs;
       rs.calls = r.u();
       rs.last_hour = static_cast<uint32_t>(r.u());
-      r.set(rs.apis, kApisPerRole);
+      load_set(r, rs.apis, kApisPerRole);
       roles.emplace(hash, std::move(rs));
     }
     seen_set priv, ext;
-    r.set(priv, kMaxPrivileged);
-    r.set(ext, kMaxExternalPairs);
+    load_set(r, priv, kMaxPrivileged);
+    load_set(r, ext, kMaxExternalPairs);
     decltype(uid_index_) uids;
-    n = r.count(kMaxCallers);
+    n = r.count_at_most(kMaxCallers);
     for (uint64_t k = 0; k < n; ++k) {
       uint64_t hash = r.h();
       std::string arn = r.s();
       uids.emplace(hash, std::make_pair(std::move(arn), static_cast<uint32_t>(r.u())));
     }
     if (!r.done()) throw std::runtime_error("assume-role state: trailing bytes");
-    accounts_ = std::move(accounts);
+    accounts_.replace(std::move(accounts));
     callers_ = std::move(callers);
     roles_ = std::move(roles);
     privileged_ = std::move(priv);
     external_pairs_ = std::move(ext);
     uid_index_ = std::move(uids);
-    last_account_.clear();
   }
 
  private:
@@ -595,12 +436,12 @@ class assume_role final : public detector {
     std::string last_ip, last_user_agent;
   };
 
-  // FNV hashes of what the calls of one role session repeat (its role, its key, often the same
-  // API), found by the session ARN with std::hash: FNV-1a costs a multiply per byte, and these
+  // hash64 (FNV-1a) hashes of what the calls of one role session repeat (its role, its key, often
+  // the same API), found by the session ARN with std::hash: it costs a multiply per byte, and these
   // strings come with every call. Each cached hash is checked against its text, so a stale or
   // colliding entry only costs a recomputation.
   struct call_memo {
-    // fnv(text) of the last text seen in one field.
+    // bl::hash64(text) of the last text seen in one field.
     struct slot {
       std::string text;
       uint64_t hash = 0;
@@ -608,24 +449,24 @@ class assume_role final : public detector {
       uint64_t get(std::string_view s) {
         if (!set || text != s) {
           text.assign(s);
-          hash = fnv(s);
+          hash = bl::hash64(s);
           set = true;
         }
         return hash;
       }
     };
-    uint64_t arn_hash = 0;  // fnv(session ARN), the key of this entry
+    uint64_t arn_hash = 0;  // bl::hash64(session ARN), the key of this entry
     slot issuer, key;
     std::string src, name;  // of api_h
     uint64_t api_h = 0;
     bool has_api = false;
 
-    // fnv("eventSource" then 0x3a-mixed "eventName"): the role's API baseline key.
+    // bl::hash64("eventSource" then 0x3a-mixed "eventName"): the role's API baseline key.
     uint64_t api_hash(std::string_view source, std::string_view event_name) {
       if (!has_api || name != event_name || src != source) {
         src.assign(source);
         name.assign(event_name);
-        api_h = fnv(event_name, fnv(source) ^ 0x3a);
+        api_h = bl::hash64(event_name, bl::hash64(source) ^ 0x3a);
         has_api = true;
       }
       return api_h;
@@ -637,27 +478,13 @@ class assume_role final : public detector {
     if (it != memo_.end()) return it->second;
     if (memo_.size() >= kMaxMemo) memo_.clear();  // bounded: attacker-chosen ARNs
     it = memo_.emplace(std::string(session_arn), call_memo{}).first;
-    it->second.arn_hash = fnv(session_arn);
+    it->second.arn_hash = bl::hash64(session_arn);
     return it->second;
   }
 
   // ---------------------------------------------------------------------------------------
-  void note_account(std::string_view acct, int64_t t) {
-    if (acct.empty()) return;
-    if (acct == last_account_ && t >= last_account_first_) return;
-    auto it = accounts_.find(acct);
-    if (it == accounts_.end()) {
-      if (accounts_.size() >= kMaxAccounts) return;
-      it = accounts_.emplace(std::string(acct), t).first;
-    } else if (t < it->second) {
-      it->second = t;
-    }
-    last_account_ = acct;
-    last_account_first_ = it->second;
-  }
   bool warmed(std::string_view acct, int64_t t) const {
-    auto it = accounts_.find(acct);
-    return it != accounts_.end() && t - it->second >= warmup_ms_;
+    return accounts_.warmed(acct, t, warmup_ms_);
   }
 
   // The identity that assumes: the role for sessions, the IdP subject for federation.
@@ -670,14 +497,14 @@ class assume_role final : public detector {
     std::string_view pid = e.principal_id();
     pid = pid.substr(0, pid.find(':'));
     if (pid.empty() || e.principal_account().empty()) return;
-    uint64_t h = fnv2(e.principal_account(), pid);
+    uint64_t h = bl::hash64_pair(e.principal_account(), pid);
     auto it = uid_index_.find(h);
     if (it != uid_index_.end()) {
-      it->second.second = std::max(it->second.second, hour_of(e.time_ms()));
+      it->second.second = std::max(it->second.second, bl::hour_u32(e.time_ms()));
       return;
     }
     if (uid_index_.size() >= kMaxCallers) return;
-    uid_index_.emplace(h, std::make_pair(std::string(e.identity()), hour_of(e.time_ms())));
+    uid_index_.emplace(h, std::make_pair(std::string(e.identity()), bl::hour_u32(e.time_ms())));
   }
 
   std::string caller_key(const event& e) const {
@@ -701,7 +528,7 @@ class assume_role final : public detector {
     if (type == "AWSAccount") {
       std::string_view pid = e.principal_id();
       pid = pid.substr(0, pid.find(':'));  // AROA...:session -> the role's unique id
-      auto it = uid_index_.find(fnv2(e.principal_account(), pid));
+      auto it = uid_index_.find(bl::hash64_pair(e.principal_account(), pid));
       if (it != uid_index_.end()) return it->second.first;
       return "account:" + std::string(e.principal_account()) + "|" + std::string(pid);
     }
@@ -712,8 +539,8 @@ class assume_role final : public detector {
                        bool* learned) const {
     *learned = false;
     for (auto& p : patterns_)
-      if (glob_match(p, role_name)) return true;
-    if (privileged_.contains(fnv2(role_account, role_name))) {
+      if (util::glob_match(p, role_name, util::match_case::sensitive)) return true;
+    if (privileged_.contains(bl::hash64_pair(role_account, role_name))) {
       *learned = true;
       return true;
     }
@@ -721,14 +548,7 @@ class assume_role final : public detector {
   }
 
   void adjust_for_principal(const event& e, finding& f) const {
-    std::string_view who = e.identity();
-    if (ctx().is_break_glass(who) || ctx().is_break_glass(e.principal_arn())) {
-      f.sev = lower(f.sev);
-      f.ev.add_bool("breakGlass", true);
-    } else if (ctx().is_admin(who) || ctx().is_admin(e.principal_arn())) {
-      f.sev = lower(f.sev);
-      f.ev.add_bool("adminPrincipal", true);
-    }
+    util::lower_for_known_principal(ctx(), e, f);
   }
 
   caller_state* caller(const std::string& key, int64_t t) {
@@ -739,16 +559,7 @@ class assume_role final : public detector {
     return &callers_.emplace(key, caller_state{}).first->second;
   }
 
-  bool duplicate(uint64_t key) {
-    if (key == 0) return false;
-    if (!dedup_set_.insert(key).second) return true;
-    dedup_ring_.push_back(key);
-    if (dedup_ring_.size() > kDedupRing) {
-      dedup_set_.erase(dedup_ring_.front());
-      dedup_ring_.pop_front();
-    }
-    return false;
-  }
+  bool duplicate(uint64_t key) { return key != 0 && dedup_.seen_before(key); }
 
   // ---------------------------------------------------------------------------------------
   // AssumeRole, AssumeRoleWithSAML, AssumeRoleWithWebIdentity
@@ -765,18 +576,20 @@ class assume_role final : public detector {
     std::string_view issued_key = resp.path("credentials.accessKeyId").str();
     // A cross-account assumption is logged in both accounts (same sharedEventID).
     std::string_view shared = e["sharedEventID"].str();
-    uint64_t dedup = !shared.empty() ? fnv(shared) : !issued_key.empty() ? fnv(issued_key) : 0;
+    uint64_t dedup = !shared.empty()       ? bl::hash64(shared)
+                     : !issued_key.empty() ? bl::hash64(issued_key)
+                                           : 0;
     if (duplicate(dedup)) return;
 
     const int64_t t = e.time_ms();
-    const uint32_t hour = hour_of(t);
+    const uint32_t hour = bl::hour_u32(t);
     caller_state* cp = caller(key, t);
     if (!cp) return;
     caller_state& c = *cp;
     c.last_hour = std::max(c.last_hour, hour);
     std::string acct(e.recipient_account().empty() ? arn_account(role_arn) : e.recipient_account());
     const bool warm = warmed(acct, t);
-    const uint64_t rh = fnv(role_arn);
+    const uint64_t rh = bl::hash64(role_arn);
     const bool pair_known = c.roles.contains(rh);
 
     if (e.failed()) {
@@ -801,13 +614,13 @@ class assume_role final : public detector {
     if (type != "WebIdentityUser" && type != "SAMLUser" && !caller_acct.empty() &&
         !role_account.empty() && caller_acct != role_account) {
       external = ctx().org_accounts_known() ? !ctx().is_org_account(caller_acct)
-                                            : accounts_.find(caller_acct) == accounts_.end();
+                                            : !accounts_.known(caller_acct);
     }
-    const uint64_t ext_hash = fnv2(caller_acct, role_arn);
+    const uint64_t ext_hash = bl::hash64_pair(caller_acct, role_arn);
 
     std::string_view ip = e.source_ip();
     std::string net = network_of(ip);
-    const uint64_t nh = net.empty() ? 0 : fnv(net);
+    const uint64_t nh = net.empty() ? 0 : bl::hash64(net);
     const bool net_new = !net.empty() && !c.nets.contains(nh);
     const bool trusted_ip = ctx().trusted_cidrs_known() && ctx().is_trusted_ip(ip);
     const bool stable = type != "WebIdentityUser" && c.assumptions >= net_min_history_ &&
@@ -850,7 +663,7 @@ class assume_role final : public detector {
         f.ev.add("callerAccountId", caller_acct);
         f.ev.add_bool("orgAccountsKnown", ctx().org_accounts_known());
       }
-      f.ev.add("callerHistoryRoles", static_cast<uint64_t>(c.roles.v.size()));
+      f.ev.add("callerHistoryRoles", static_cast<uint64_t>(c.roles.items.size()));
       f.dedup_key = key + "|" + std::string(role_arn);
       adjust_for_principal(e, f);
       emit(f);
@@ -864,7 +677,7 @@ class assume_role final : public detector {
                   ", a network (" + net + ") it never used in " + std::to_string(c.assumptions) +
                   " earlier assumptions.";
       add_assume_evidence(f, e, key, role_arn, net);
-      f.ev.add("knownNetworks", static_cast<uint64_t>(c.nets.v.size()));
+      f.ev.add("knownNetworks", static_cast<uint64_t>(c.nets.items.size()));
       f.ev.add("historyAssumptions", static_cast<uint64_t>(c.assumptions));
       f.dedup_key = key + "|" + net;
       adjust_for_principal(e, f);
@@ -947,7 +760,7 @@ class assume_role final : public detector {
     }
     if (!admin) return;
     std::string_view acct = e.recipient_account();
-    privileged_.touch(fnv2(acct, role), hour_of(e.time_ms()), kMaxPrivileged);
+    privileged_.touch(bl::hash64_pair(acct, role), bl::hour_u32(e.time_ms()), kMaxPrivileged);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -955,7 +768,7 @@ class assume_role final : public detector {
   void track_session(const event& e, const std::string& key, std::string_view role_arn,
                      const value& resp, const std::string& acct) {
     std::string_view issued = resp.path("credentials.accessKeyId").str();
-    uint64_t kh = fnv(issued);
+    uint64_t kh = bl::hash64(issued);
     if (sessions_.size() >= kMaxSessions && !sessions_.count(kh)) {
       ctx().count("sessions_not_followed");
       return;
@@ -963,7 +776,7 @@ class assume_role final : public detector {
     session& s = sessions_[kh];
     s = session{};
     s.role_arn = std::string(role_arn);
-    s.role_hash = fnv(role_arn);
+    s.role_hash = bl::hash64(role_arn);
     s.caller = key;
     s.session_name = std::string(e.request()["roleSessionName"].str());
     s.source_ip = std::string(e.source_ip());
@@ -977,7 +790,7 @@ class assume_role final : public detector {
     dur = std::clamp<int64_t>(dur, 900, 43200);
     s.expires_ms = e.time_ms() + dur * 1000;
     if (!s.assumed_arn.empty()) {
-      s.arn_hash = fnv(s.assumed_arn);
+      s.arn_hash = bl::hash64(s.assumed_arn);
       arn_index_[s.arn_hash] = kh;
     }
   }
@@ -1001,7 +814,7 @@ class assume_role final : public detector {
     std::string_view issuer = e.session_issuer_arn();
     if (issuer.empty()) return;
     const int64_t t = e.time_ms();
-    const uint32_t hour = hour_of(t);
+    const uint32_t hour = bl::hour_u32(t);
     std::string_view src = e.source(), name = e.name();
     call_memo& m = memo_for(e.principal_arn());
     const uint64_t ah = m.api_hash(src, name);
@@ -1079,7 +892,7 @@ class assume_role final : public detector {
   // ---------------------------------------------------------------------------------------
   // Ageing and caps
   void sweep(int64_t now_ms) {
-    uint32_t min_hour = hour_of(now_ms - retention_ms_);
+    uint32_t min_hour = bl::hour_u32(now_ms - retention_ms_);
     for (auto it = callers_.begin(); it != callers_.end();) {
       caller_state& c = it->second;
       c.roles.age(min_hour);
@@ -1107,23 +920,8 @@ class assume_role final : public detector {
 
   template <class Map>
   static void evict_oldest_tenth(Map& m) {
-    std::vector<uint32_t> hours;
-    hours.reserve(m.size());
-    for (auto& [_, v] : m) hours.push_back(v.last_hour);
-    if (hours.empty()) return;
-    size_t n = std::max<size_t>(1, hours.size() / 10);
-    std::nth_element(hours.begin(), hours.begin() + static_cast<std::ptrdiff_t>(n - 1),
-                     hours.end());
-    uint32_t cut = hours[n - 1];
-    size_t removed = 0;
-    for (auto it = m.begin(); it != m.end() && removed < n;) {
-      if (it->second.last_hour <= cut) {
-        it = m.erase(it);
-        ++removed;
-      } else {
-        ++it;
-      }
-    }
+    bl::evict_oldest_tenth(
+        m, [](const auto& v) { return v.last_hour; }, bl::evict_ties::in_map_order);
   }
   void evict_callers(int64_t) { evict_oldest_tenth(callers_); }
   void evict_roles() { evict_oldest_tenth(roles_); }
@@ -1140,7 +938,7 @@ class assume_role final : public detector {
   int64_t retention_ms_;
 
   // learned (persisted)
-  string_map<int64_t> accounts_;  // recipient account -> first seen
+  util::account_first_seen accounts_{kMaxAccounts};  // recipient account -> first seen
   std::unordered_map<std::string, caller_state> callers_;
   std::unordered_map<uint64_t, role_state> roles_;  // hash(role ARN)
   seen_set privileged_;                             // hash(account, role name)
@@ -1149,13 +947,10 @@ class assume_role final : public detector {
   std::unordered_map<uint64_t, std::pair<std::string, uint32_t>> uid_index_;
 
   // transient
-  std::string last_account_;
-  int64_t last_account_first_ = 0;
   std::unordered_map<uint64_t, session> sessions_;    // hash(issued access key)
   std::unordered_map<uint64_t, uint64_t> arn_index_;  // hash(assumed-role ARN) -> session
   string_map<call_memo> memo_;                        // session ARN -> hashes (memo_for)
-  std::unordered_set<uint64_t> dedup_set_;
-  std::deque<uint64_t> dedup_ring_;
+  bl::recent_keys dedup_{kDedupRing};
   int64_t next_sweep_ms_ = 0;
 };
 

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <trailhound/baseline.hpp>
 #include <trailhound/sdk.hpp>
+#include <trailhound/util.hpp>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -14,18 +15,12 @@
 namespace {
 using namespace trailhound::sdk;
 namespace bl = trailhound::baseline;
+using util::string_map;
 
 constexpr std::string_view kMagic = "THKL1";
 constexpr std::string_view kIam = "iam.amazonaws.com";
 constexpr size_t kNetworksPerUser = 16;
 constexpr size_t kMaxCreated = 50000;
-
-struct sv_hash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-template <class T>
-using string_map = std::unordered_map<std::string, T, sv_hash, std::equal_to<>>;
 
 bool iac_family(std::string_view family) {
   return family == "terraform" || family == "pulumi" || family == "aws-cdk";
@@ -161,11 +156,7 @@ class key_lifecycle final : public detector {
       w.i(u->last_ms);
       w.i(u->created_ms);
       w.u(u->key_seen ? 1 : 0);
-      w.u(u->networks.size());
-      for (auto& [n, h] : u->networks) {
-        w.u(n);
-        w.i(h);
-      }
+      bl::save_recent(w, u->networks);
     }
     w.u(keys_.size());
     for (auto& [k, s] : bl::sorted_entries(keys_)) {
@@ -210,10 +201,7 @@ class key_lifecycle final : public detector {
       u.last_ms = r.i();
       u.created_ms = r.i();
       u.key_seen = r.u() != 0;
-      for (uint64_t m = r.count(2), q = 0; q < m; ++q) {
-        uint64_t net = r.u();
-        u.networks.emplace_back(net, r.i());
-      }
+      bl::load_recent(r, u.networks);
       users.emplace(k, std::move(u));
     }
     std::unordered_map<uint64_t, key_state> keys;
@@ -254,9 +242,9 @@ class key_lifecycle final : public detector {
   };
   struct user_state {
     int64_t first_ms = 0, last_ms = 0;
-    int64_t created_ms = INT64_MIN;  // CreateUser seen
-    bool key_seen = false;           // a key of this user used, or created, before
-    std::vector<std::pair<uint64_t, int64_t>> networks;  // (network key, last hour), LRU-capped
+    int64_t created_ms = INT64_MIN;      // CreateUser seen
+    bool key_seen = false;               // a key of this user used, or created, before
+    bl::recent_list<uint64_t> networks;  // (network key, last hour), LRU-capped
   };
   struct key_state {
     int64_t first_ms = 0, last_ms = 0;
@@ -279,9 +267,7 @@ class key_lifecycle final : public detector {
 
   // The /24 (/48) network key of a public source address; 0 for anything else.
   static uint64_t public_network(std::string_view source_ip) {
-    bl::ip_addr ip;
-    const bool public_ip = bl::parse_ip(source_ip, ip) && !bl::non_public(ip);
-    return public_ip ? bl::network_key(ip) : 0;
+    return bl::public_network_key(source_ip);
   }
 
   account_state& account(std::string_view name, int64_t t) {
@@ -320,42 +306,16 @@ class key_lifecycle final : public detector {
   // Forgets the least recently seen tenth of a map.
   template <class M>
   void evict(M& m) {
-    std::vector<int64_t> times;
-    times.reserve(m.size());
-    for (auto& [_, s] : m) times.push_back(s.last_ms);
-    size_t n = std::max<size_t>(1, times.size() / 10);
-    std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(n - 1),
-                     times.end());
-    const int64_t cut = times[n - 1];
-    size_t removed = 0;
-    for (bool ties : {false, true})
-      for (auto it = m.begin(); it != m.end() && removed < n;) {
-        if (it->second.last_ms < cut || (ties && it->second.last_ms == cut)) {
-          it = m.erase(it);
-          ++removed;
-        } else {
-          ++it;
-        }
-      }
+    const size_t removed = bl::evict_oldest_tenth(
+        m, [](const auto& s) { return s.last_ms; }, bl::evict_ties::older_first);
     ctx().count("entries_evicted", static_cast<int64_t>(removed));
   }
 
   static bool has_net(const user_state* u, uint64_t net) {
-    if (!u || !net) return false;
-    for (auto& [n, _] : u->networks)
-      if (n == net) return true;
-    return false;
+    return u && net && bl::recent_contains(u->networks, net);
   }
   static void touch_net(user_state& u, uint64_t net, int64_t hour) {
-    for (auto& x : u.networks)
-      if (x.first == net) {
-        x.second = std::max(x.second, hour);
-        return;
-      }
-    if (u.networks.size() >= kNetworksPerUser)
-      u.networks.erase(std::min_element(u.networks.begin(), u.networks.end(),
-                                        [](auto& a, auto& b) { return a.second < b.second; }));
-    u.networks.emplace_back(net, hour);
+    bl::recent_touch(u.networks, net, hour, kNetworksPerUser);
   }
 
   void add_caller(finding& f, const event& e) const {
@@ -400,8 +360,7 @@ class key_lifecycle final : public detector {
     c.creator = std::string(e.principal_arn().empty() ? e.identity() : e.principal_arn());
     if (e.identity_type() == "IAMUser") c.creator_user_key = user_key_text(acct_id, e.user_name());
     c.creator_ip = std::string(e.source_ip());
-    bl::ip_addr ip;
-    if (bl::parse_ip(e.source_ip(), ip) && !bl::non_public(ip)) c.creator_net = bl::network_key(ip);
+    c.creator_net = bl::public_network_key(e.source_ip());
     c.creator_ua = bl::classify_user_agent(e.user_agent()).family;
     c.owner = std::string(owner);
     c.account = std::string(acct_id);

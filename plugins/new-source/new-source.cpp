@@ -10,6 +10,7 @@
 #include <string_view>
 #include <trailhound/baseline.hpp>
 #include <trailhound/sdk.hpp>
+#include <trailhound/util.hpp>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -17,6 +18,7 @@
 namespace {
 using namespace trailhound::sdk;
 namespace bl = trailhound::baseline;
+using util::string_map;
 
 constexpr int64_t kDisorderMs = 5 * 60 * 1000;
 constexpr std::string_view kMagic = "THNS1";
@@ -28,13 +30,6 @@ constexpr size_t kGeoCacheCap = 100000;
 constexpr size_t kMaxTravelers = 100000;
 constexpr size_t kUaClassifiedBytes = 512;  // baseline::classify_user_agent reads no further
 constexpr size_t kMaxUaKeys = 4096;         // user agents whose family key is cached
-
-struct sv_hash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-template <class T>
-using string_map = std::unordered_map<std::string, T, sv_hash, std::equal_to<>>;
 
 uint16_t pack_country(std::string_view iso) {
   if (iso.size() != 2) return 0;
@@ -117,51 +112,16 @@ struct geo_info {
   double lat = 0, lon = 0;
 };
 
-// A small sorted-by-key set of (key, last seen hour) with a size cap: the oldest goes first.
-struct seen_set {
-  std::vector<std::pair<uint64_t, int64_t>> items;
-  bool contains(uint64_t k) const {
-    auto it = std::lower_bound(items.begin(), items.end(), std::make_pair(k, INT64_MIN));
-    return it != items.end() && it->first == k;
-  }
-  // Inserts or refreshes; returns true when the key was new.
-  bool touch(uint64_t k, int64_t hour, size_t cap) {
-    auto it = std::lower_bound(items.begin(), items.end(), std::make_pair(k, INT64_MIN));
-    if (it != items.end() && it->first == k) {
-      it->second = std::max(it->second, hour);
-      return false;
-    }
-    if (items.size() >= cap && cap > 0) {
-      auto oldest = std::min_element(items.begin(), items.end(),
-                                     [](auto& a, auto& b) { return a.second < b.second; });
-      items.erase(oldest);
-      it = std::lower_bound(items.begin(), items.end(), std::make_pair(k, INT64_MIN));
-    }
-    items.insert(it, {k, hour});
-    return true;
-  }
-  size_t count_since(int64_t hour) const {
-    size_t n = 0;
-    for (auto& [_, h] : items) n += h >= hour;
-    return n;
-  }
-  void save(bl::writer& w) const {
-    w.u(items.size());
-    for (auto& [k, h] : items) {
-      w.u(k);
-      w.i(h);
-    }
-  }
-  void load(bl::reader& r) {
-    items.clear();
-    for (uint64_t n = r.count(2), j = 0; j < n; ++j) {
-      uint64_t k = r.u();
-      int64_t h = r.i();
-      items.emplace_back(k, h);
-    }
-    std::sort(items.begin(), items.end());
-  }
-};
+// Keys (network keys, user agent families) with their last seen hour (hour_of), capped.
+using seen_set = bl::seen_set<int64_t>;
+
+// A seen_set in the state: as a recent_list (count, varint keys, zigzag hours) in key order.
+void save_set(bl::writer& w, const seen_set& st) { bl::save_recent(w, st.items); }
+void load_set(bl::reader& r, seen_set& st) {
+  st.items.clear();
+  bl::load_recent(r, st.items);
+  std::sort(st.items.begin(), st.items.end());
+}
 
 class new_source final : public detector {
  public:
@@ -279,7 +239,7 @@ class new_source final : public detector {
     if (who.empty()) return;
     bl::ip_addr ip;
     // Service names, "AWS Internal" and private addresses (VPC endpoints) are not sources.
-    if (!bl::parse_ip(e.source_ip(), ip) || bl::non_public(ip)) return;
+    if (!bl::parse_public_ip(e.source_ip(), ip)) return;
     if (aws_workload(e)) {
       ++workload_skips_;  // counted in batches: a host counter call per event is costly
       return;
@@ -414,8 +374,8 @@ class new_source final : public detector {
       w.i(s->last_ms);
       w.i(s->last_day);
       w.u(s->active_days);
-      s->networks.save(w);
-      s->uas.save(w);
+      save_set(w, s->networks);
+      save_set(w, s->uas);
       save_countries(w, s->countries);
     }
     w.u(travel_.size());
@@ -455,8 +415,8 @@ class new_source final : public detector {
       s.last_ms = r.i();
       s.last_day = r.i();
       s.active_days = static_cast<uint32_t>(r.u());
-      s.networks.load(r);
-      s.uas.load(r);
+      load_set(r, s.networks);
+      load_set(r, s.uas);
       load_countries(r, s.countries);
       ids.emplace(std::move(name), std::move(s));
     }
@@ -478,7 +438,7 @@ class new_source final : public detector {
   }
 
  private:
-  using country_list = std::vector<std::pair<uint16_t, int64_t>>;  // (country, last hour)
+  using country_list = bl::recent_list<uint16_t>;  // (country, last hour)
   struct account_state {
     int64_t first_ms = 0, last_ms = 0;
     std::unordered_map<uint64_t, int64_t> networks;  // network key -> last seen hour
@@ -553,35 +513,12 @@ class new_source final : public detector {
     return bl::starts_with(e.access_key_id(), "AKIA") || e.identity_type() == "IAMUser" ||
            e.identity_type() == "Root";
   }
-  static bool has_country(const country_list& l, uint16_t c) {
-    for (auto& [x, _] : l)
-      if (x == c) return true;
-    return false;
-  }
+  static bool has_country(const country_list& l, uint16_t c) { return bl::recent_contains(l, c); }
   static void add_country(country_list& l, uint16_t c, int64_t hour) {
-    for (auto& x : l)
-      if (x.first == c) {
-        x.second = std::max(x.second, hour);
-        return;
-      }
-    if (l.size() >= kMaxCountries)
-      l.erase(std::min_element(l.begin(), l.end(),
-                               [](auto& a, auto& b) { return a.second < b.second; }));
-    l.emplace_back(c, hour);
+    bl::recent_touch(l, c, hour, kMaxCountries);
   }
-  static void save_countries(bl::writer& w, const country_list& l) {
-    w.u(l.size());
-    for (auto& [c, h] : l) {
-      w.u(c);
-      w.i(h);
-    }
-  }
-  static void load_countries(bl::reader& r, country_list& l) {
-    for (uint64_t n = r.count(2), j = 0; j < n; ++j) {
-      auto c = static_cast<uint16_t>(r.u());
-      l.emplace_back(c, r.i());
-    }
-  }
+  static void save_countries(bl::writer& w, const country_list& l) { bl::save_recent(w, l); }
+  static void load_countries(bl::reader& r, country_list& l) { bl::load_recent(r, l); }
 
   account_state& account(std::string_view name, int64_t t) {
     auto it = accounts_.find(name);
@@ -614,23 +551,8 @@ class new_source final : public detector {
   }
 
   void evict_identities() {
-    std::vector<int64_t> times;
-    times.reserve(identities_.size());
-    for (auto& [_, s] : identities_) times.push_back(s.last_ms);
-    size_t n = std::max<size_t>(1, times.size() / 10);
-    std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(n - 1),
-                     times.end());
-    const int64_t cut = times[n - 1];
-    size_t removed = 0;
-    for (bool ties : {false, true})
-      for (auto it = identities_.begin(); it != identities_.end() && removed < n;) {
-        if (it->second.last_ms < cut || (ties && it->second.last_ms == cut)) {
-          it = identities_.erase(it);
-          ++removed;
-        } else {
-          ++it;
-        }
-      }
+    const size_t removed = bl::evict_oldest_tenth(
+        identities_, [](const auto& s) { return s.last_ms; }, bl::evict_ties::older_first);
     ctx().count("identities_evicted", static_cast<int64_t>(removed));
   }
 

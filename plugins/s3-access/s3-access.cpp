@@ -13,7 +13,9 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <trailhound/baseline.hpp>
 #include <trailhound/sdk.hpp>
+#include <trailhound/util.hpp>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -21,6 +23,10 @@
 
 namespace {
 using namespace trailhound::sdk;
+namespace bl = trailhound::baseline;
+using bl::contains;
+using bl::starts_with;
+using util::string_map;
 
 constexpr int64_t kMinuteMs = 60 * 1000LL;
 constexpr int64_t kHourMs = 60 * kMinuteMs;
@@ -43,56 +49,7 @@ constexpr size_t kSamplesPerFinding = 5;
 // ------------------------------------------------------------------------------------------
 // Small helpers
 // ------------------------------------------------------------------------------------------
-bool starts_with(std::string_view s, std::string_view p) {
-  return s.size() >= p.size() && s.compare(0, p.size(), p) == 0;
-}
-bool contains(std::string_view s, std::string_view p) {
-  return s.find(p) != std::string_view::npos;
-}
-
-// FNV-1a 64: stable across builds (hashes are persisted).
-uint64_t fnv(std::string_view s, uint64_t h = 1469598103934665603ull) {
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
-uint64_t fnv2(std::string_view a, std::string_view b) { return fnv(b, fnv(a) ^ 0x7c); }
-
-// Lookup by std::string_view without building a std::string; the same hash values as
-// std::hash<std::string>, so the maps keep their layout and iteration order.
-struct sv_hash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-};
-template <class T>
-using string_map = std::unordered_map<std::string, T, sv_hash, std::equal_to<>>;
-
-uint32_t hour_of(int64_t ms) { return ms <= 0 ? 0u : static_cast<uint32_t>(ms / kHourMs); }
 int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
-
-// Case-insensitive glob with '*' and '?' (bucket names are lower case anyway).
-bool glob_match(std::string_view pat, std::string_view s) {
-  size_t p = 0, i = 0, star = std::string_view::npos, mark = 0;
-  auto eq = [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) ==
-           std::tolower(static_cast<unsigned char>(b));
-  };
-  while (i < s.size()) {
-    if (p < pat.size() && (pat[p] == '?' || (pat[p] != '*' && eq(pat[p], s[i])))) {
-      ++p;
-      ++i;
-    } else if (p < pat.size() && pat[p] == '*') {
-      star = p++;
-      mark = i;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      i = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pat.size() && pat[p] == '*') ++p;
-  return p == pat.size();
-}
 
 // IPv4 a.b.c.d -> true with the four octets.
 bool parse_ipv4(std::string_view ip, unsigned o[4]) {
@@ -352,81 +309,6 @@ struct business_hours {
   }
 };
 
-// ------------------------------------------------------------------------------------------
-// State encoding
-// ------------------------------------------------------------------------------------------
-class state_writer {
- public:
-  void u(uint64_t x) {
-    while (x >= 0x80) {
-      out_.push_back(static_cast<char>((x & 0x7f) | 0x80));
-      x >>= 7;
-    }
-    out_.push_back(static_cast<char>(x));
-  }
-  void i(int64_t x) { u((static_cast<uint64_t>(x) << 1) ^ static_cast<uint64_t>(x >> 63)); }
-  void h(uint64_t x) {
-    for (int k = 0; k < 8; ++k) out_.push_back(static_cast<char>((x >> (8 * k)) & 0xff));
-  }
-  void s(std::string_view x) {
-    u(x.size());
-    out_.append(x);
-  }
-  std::string take() { return std::move(out_); }
-
- private:
-  std::string out_;
-};
-
-class state_reader {
- public:
-  explicit state_reader(std::string_view in) : in_(in) {}
-  uint64_t u() {
-    uint64_t x = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      uint8_t b = byte_();
-      x |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if (!(b & 0x80)) return x;
-    }
-    throw std::runtime_error("s3-access state: bad varint");
-  }
-  uint32_t u32() {
-    uint64_t x = u();
-    if (x > UINT32_MAX) throw std::runtime_error("s3-access state: value out of range");
-    return static_cast<uint32_t>(x);
-  }
-  int64_t i() {
-    uint64_t x = u();
-    return static_cast<int64_t>((x >> 1) ^ (~(x & 1) + 1));
-  }
-  uint64_t h() {
-    uint64_t x = 0;
-    for (int k = 0; k < 8; ++k) x |= static_cast<uint64_t>(byte_()) << (8 * k);
-    return x;
-  }
-  std::string s() {
-    uint64_t n = u();
-    if (n > in_.size() - pos_) throw std::runtime_error("s3-access state: truncated string");
-    std::string out(in_.substr(pos_, n));
-    pos_ += n;
-    return out;
-  }
-  uint64_t count(uint64_t max) {
-    uint64_t n = u();
-    if (n > max) throw std::runtime_error("s3-access state: count out of range");
-    return n;
-  }
-  bool done() const { return pos_ == in_.size(); }
-
- private:
-  uint8_t byte_() {
-    if (pos_ >= in_.size()) throw std::runtime_error("s3-access state: truncated");
-    return static_cast<uint8_t>(in_[pos_++]);
-  }
-  std::string_view in_;
-  size_t pos_ = 0;
-};
-
 constexpr std::string_view kMagic = "THS3";
 
 enum class op { read, write, del, batch_del, list, other };
@@ -584,7 +466,7 @@ class s3_access final : public detector {
   void on_event(const event& e) override {
     if (e.aws_service()) return;  // log delivery, replication, lifecycle, inventory...
     const int64_t t = e.time_ms();
-    note_account(e.recipient_account(), t);
+    accounts_.note(e.recipient_account(), t);
     std::string_view name = e.name();
     if (name == "ListBuckets") {
       on_list_buckets(e);
@@ -603,7 +485,7 @@ class s3_access final : public detector {
     std::string_view bucket = req["bucketName"].str();
     if (bucket.empty()) return;
     std::string_view shared = e["sharedEventID"].str();
-    if (!shared.empty() && duplicate(fnv(shared))) return;  // logged in both accounts
+    if (!shared.empty() && duplicate(bl::hash64(shared))) return;  // logged in both accounts
     const std::string& id = identity_key(e);
     if (id.empty()) return;
     identity_state* st = identity(id);
@@ -644,11 +526,11 @@ class s3_access final : public detector {
   // --------------------------------------------------------------------------------------
   // Persistence (schema 1)
   std::string save_state() const override {
-    state_writer w;
+    bl::writer w;
     w.s(kMagic);
     w.u(1);
-    w.u(accounts_.size());
-    for (auto& [a, first] : accounts_) {
+    w.u(accounts_.first_ms().size());
+    for (auto& [a, first] : accounts_.first_ms()) {
       w.s(a);
       w.i(first);
     }
@@ -688,18 +570,18 @@ class s3_access final : public detector {
 
   void load_state(uint32_t schema_version, std::string_view data) override {
     if (schema_version != 1) throw std::runtime_error("s3-access state: unknown schema");
-    state_reader r(data);
+    bl::reader r(data, "s3-access state");
     if (r.s() != kMagic || r.u() != 1) throw std::runtime_error("s3-access state: bad header");
-    decltype(accounts_) accounts;
+    string_map<int64_t> accounts;
     decltype(ids_) ids;
     decltype(buckets_) buckets;
     decltype(nets_) nets;
-    uint64_t n = r.count(kMaxAccounts);
+    uint64_t n = r.count_at_most(kMaxAccounts);
     for (uint64_t k = 0; k < n; ++k) {
       std::string a = r.s();
       accounts[a] = r.i();
     }
-    n = r.count(kMaxIdentities);
+    n = r.count_at_most(kMaxIdentities);
     for (uint64_t k = 0; k < n; ++k) {
       std::string key = r.s();
       identity_state st;
@@ -707,7 +589,7 @@ class s3_access final : public detector {
       st.last_active_hour = r.u32();
       st.listed_hour = r.u32();
       for (auto& c : st.how) c = static_cast<uint16_t>(std::min<uint64_t>(r.u(), UINT16_MAX));
-      uint64_t nb = r.count(kBucketsPerIdentity);
+      uint64_t nb = r.count_at_most(kBucketsPerIdentity);
       st.buckets.reserve(nb);
       for (uint64_t j = 0; j < nb; ++j) {
         uint64_t hash = r.h();
@@ -725,7 +607,7 @@ class s3_access final : public detector {
                 [](auto& a, auto& b) { return a.first < b.first; });
       ids.emplace(std::move(key), std::move(st));
     }
-    n = r.count(kMaxBuckets);
+    n = r.count_at_most(kMaxBuckets);
     for (uint64_t k = 0; k < n; ++k) {
       uint64_t hash = r.h();
       bucket_global b;
@@ -733,7 +615,7 @@ class s3_access final : public detector {
       b.last_hour = r.u32();
       buckets[hash] = b;
     }
-    n = r.count(kMaxNetworks);
+    n = r.count_at_most(kMaxNetworks);
     for (uint64_t k = 0; k < n; ++k) {
       uint64_t hash = r.h();
       net_hist nh;
@@ -742,11 +624,10 @@ class s3_access final : public detector {
       nets[hash] = nh;
     }
     if (!r.done()) throw std::runtime_error("s3-access state: trailing bytes");
-    accounts_ = std::move(accounts);
+    accounts_.replace(std::move(accounts));
     ids_ = std::move(ids);
     buckets_ = std::move(buckets);
     nets_ = std::move(nets);
-    last_account_.clear();
   }
 
  private:
@@ -786,29 +667,15 @@ class s3_access final : public detector {
     int64_t window = 0;
     uint64_t bytes = 0, objects = 0;
     bool fired = false;
-    bool net_hash_known = false;  // net_hash = fnv(network_of(address)) is set
+    bool net_hash_known = false;  // net_hash = bl::hash64(network_of(address)) is set
     uint64_t net_hash = 0;
     std::vector<std::string> identities, buckets;
     std::vector<ev_ref> events;
   };
 
   // ---------------------------------------------------------------------------------------
-  void note_account(std::string_view acct, int64_t t) {
-    if (acct.empty()) return;
-    if (acct == last_account_ && t >= last_account_first_) return;
-    auto it = accounts_.find(acct);
-    if (it == accounts_.end()) {
-      if (accounts_.size() >= kMaxAccounts) return;
-      it = accounts_.emplace(std::string(acct), t).first;
-    } else if (t < it->second) {
-      it->second = t;
-    }
-    last_account_ = acct;
-    last_account_first_ = it->second;
-  }
   bool warmed(std::string_view acct, int64_t t) const {
-    auto it = accounts_.find(acct);
-    return it != accounts_.end() && t - it->second >= warmup_ms_;
+    return accounts_.warmed(acct, t, warmup_ms_);
   }
 
   // The identity key of `e`, built in a buffer reused for every event (no allocation once warm).
@@ -862,31 +729,16 @@ class s3_access final : public detector {
     return it->second;
   }
 
-  bool duplicate(uint64_t key) {
-    if (!dedup_set_.insert(key).second) return true;
-    dedup_ring_.push_back(key);
-    if (dedup_ring_.size() > kDedupRing) {
-      dedup_set_.erase(dedup_ring_.front());
-      dedup_ring_.pop_front();
-    }
-    return false;
-  }
+  bool duplicate(uint64_t key) { return dedup_.seen_before(key); }
 
   bool sensitive(std::string_view bucket) const {
     for (auto& p : sensitive_)
-      if (glob_match(p, bucket)) return true;
+      if (util::glob_match(p, bucket, util::match_case::insensitive)) return true;
     return false;
   }
 
   void adjust_for_principal(const event& e, finding& f) const {
-    std::string_view who = e.identity();
-    if (ctx().is_break_glass(who) || ctx().is_break_glass(e.principal_arn())) {
-      f.sev = lower(f.sev);
-      f.ev.add_bool("breakGlass", true);
-    } else if (ctx().is_admin(who) || ctx().is_admin(e.principal_arn())) {
-      f.sev = lower(f.sev);
-      f.ev.add_bool("adminPrincipal", true);
-    }
+    util::lower_for_known_principal(ctx(), e, f);
   }
 
   void add_caller(finding& f, const event& e, const std::string& id) const {
@@ -933,7 +785,7 @@ class s3_access final : public detector {
     if (id.empty()) return;
     identity_state* st = identity(id);
     if (!st) return;
-    const uint32_t hour = hour_of(t);
+    const uint32_t hour = bl::hour_u32(t);
     st->last_hour = std::max(st->last_hour, hour);
     if (st->listed_hour == 0 && warmed(e.recipient_account(), t)) {
       finding f = make_finding("first-list-buckets", e);
@@ -960,8 +812,8 @@ class s3_access final : public detector {
     std::string_view bucket = e.request()["bucketName"].str();
     if (bucket.empty()) return;
     const int64_t t = e.time_ms();
-    const uint32_t hour = hour_of(t);
-    uint64_t bh = fnv(bucket);
+    const uint32_t hour = bl::hour_u32(t);
+    uint64_t bh = bl::hash64(bucket);
     note_bucket(bh, hour);
     const std::string& id = identity_key(e);
     if (identity_state* st = id.empty() ? nullptr : identity(id)) {
@@ -982,7 +834,7 @@ class s3_access final : public detector {
   }
 
   void note_activity(identity_state& st, int64_t t) {
-    uint32_t hour = hour_of(t);
+    uint32_t hour = bl::hour_u32(t);
     if (hour == st.last_active_hour) return;
     st.last_active_hour = hour;
     uint16_t& c = st.how[hour_of_week(t)];
@@ -993,11 +845,11 @@ class s3_access final : public detector {
   void on_data(const event& e, const value& req, const std::string& id, identity_state& st, op kind,
                std::string_view bucket) {
     const int64_t t = e.time_ms();
-    const uint32_t hour = hour_of(t);
+    const uint32_t hour = bl::hour_u32(t);
     const bool ok = e.succeeded();
     const bool warm = warmed(e.recipient_account(), t);
     const bool sens = sensitive(bucket);
-    const uint64_t bh = fnv(bucket);
+    const uint64_t bh = bl::hash64(bucket);
     st.last_hour = std::max(st.last_hour, hour);
 
     // Off-hours access (checked before this hour counts as history).
@@ -1020,7 +872,7 @@ class s3_access final : public detector {
 
     // Windowed counts.
     const int64_t w = floor_div(t, window_ms_);
-    const uint64_t wk = fnv2(id, bucket);
+    const uint64_t wk = bl::hash64_pair(id, bucket);
     auto it = windows_.find(wk);
     if (it == windows_.end()) {
       if (windows_.size() >= kMaxWindows) {
@@ -1093,7 +945,8 @@ class s3_access final : public detector {
   void commit(const window_agg& a) {
     auto it = ids_.find(a.identity);
     if (it == ids_.end()) return;
-    bucket_hist& b = touch_bucket(it->second, fnv(a.bucket), hour_of(a.window * window_ms_));
+    bucket_hist& b =
+        touch_bucket(it->second, bl::hash64(a.bucket), bl::hour_u32(a.window * window_ms_));
     ++b.windows;
     b.max_reads = std::max(b.max_reads, a.reads);
     b.max_bytes_out = std::max(b.max_bytes_out, a.bytes_out);
@@ -1292,7 +1145,7 @@ class s3_access final : public detector {
     if (a.fired) return;
     // The network's hash depends on the address only: computed once per address and window.
     if (!a.net_hash_known) {
-      a.net_hash = fnv(network_of(ip));
+      a.net_hash = bl::hash64(network_of(ip));
       a.net_hash_known = true;
     }
     auto n = nets_.find(a.net_hash);
@@ -1326,20 +1179,20 @@ class s3_access final : public detector {
   void commit_ip(const std::string& ip, const ip_agg& a) {
     std::string net = network_of(ip);
     if (net.empty()) return;
-    uint64_t nh = fnv(net);
+    uint64_t nh = bl::hash64(net);
     auto it = nets_.find(nh);
     if (it == nets_.end()) {
       if (nets_.size() >= kMaxNetworks) evict_oldest_tenth(nets_);
       it = nets_.emplace(nh, net_hist{}).first;
     }
     it->second.max_bytes = std::max(it->second.max_bytes, a.bytes);
-    it->second.last_hour = std::max(it->second.last_hour, hour_of(a.window * window_ms_));
+    it->second.last_hour = std::max(it->second.last_hour, bl::hour_u32(a.window * window_ms_));
   }
 
   // ---------------------------------------------------------------------------------------
   // Ageing and caps
   void sweep(int64_t now_ms) {
-    const uint32_t min_hour = hour_of(now_ms - retention_ms_);
+    const uint32_t min_hour = bl::hour_u32(now_ms - retention_ms_);
     for (auto it = ids_.begin(); it != ids_.end();) {
       auto& b = it->second.buckets;
       b.erase(std::remove_if(b.begin(), b.end(),
@@ -1358,23 +1211,8 @@ class s3_access final : public detector {
 
   template <class Map>
   static void evict_oldest_tenth(Map& m) {
-    std::vector<uint32_t> hours;
-    hours.reserve(m.size());
-    for (auto& [_, v] : m) hours.push_back(v.last_hour);
-    if (hours.empty()) return;
-    size_t n = std::max<size_t>(1, hours.size() / 10);
-    std::nth_element(hours.begin(), hours.begin() + static_cast<std::ptrdiff_t>(n - 1),
-                     hours.end());
-    uint32_t cut = hours[n - 1];
-    size_t removed = 0;
-    for (auto it = m.begin(); it != m.end() && removed < n;) {
-      if (it->second.last_hour <= cut) {
-        it = m.erase(it);
-        ++removed;
-      } else {
-        ++it;
-      }
-    }
+    bl::evict_oldest_tenth(
+        m, [](const auto& v) { return v.last_hour; }, bl::evict_ties::in_map_order);
   }
   void evict_identities() { evict_oldest_tenth(ids_); }
 
@@ -1393,19 +1231,16 @@ class s3_access final : public detector {
   int64_t retention_ms_;
 
   // learned (persisted)
-  string_map<int64_t> accounts_;  // account -> first S3 event
+  util::account_first_seen accounts_{kMaxAccounts};  // account -> first S3 event
   string_map<identity_state> ids_;
   std::unordered_map<uint64_t, bucket_global> buckets_;  // hash(bucket name)
   std::unordered_map<uint64_t, net_hist> nets_;          // hash(source network)
 
   // transient
-  std::string last_account_;
-  int64_t last_account_first_ = 0;
   std::unordered_map<uint64_t, window_agg> windows_;  // hash(identity, bucket)
   string_map<ip_agg> ip_windows_;
   std::string key_buf_;  // identity_key()
-  std::unordered_set<uint64_t> dedup_set_;
-  std::deque<uint64_t> dedup_ring_;
+  bl::recent_keys dedup_{kDedupRing};
   int64_t next_sweep_ms_ = 0;
 };
 

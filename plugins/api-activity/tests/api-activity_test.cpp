@@ -3,31 +3,17 @@
 // history with a benign change stays quiet; the learned state survives a snapshot/restore.
 #include <gtest/gtest.h>
 
-#include <ctime>
 #include <functional>
 #include <string>
 #include <trailhound/testing.hpp>
 #include <vector>
 
 using namespace trailhound::testing;
+using namespace trailhound::testing::timeline;
 
 namespace {
 
 int seq = 0;
-const int64_t kStart = 1793491200;  // 2026-11-01T00:00:00Z
-
-std::string iso(int64_t secs) {
-  std::time_t t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-// Seconds since kStart for day d (0-based), hour, minute, second.
-int64_t at_time(int d, int h, int m = 0, int s = 0) {
-  return kStart + d * 86400LL + h * 3600LL + m * 60LL + s;
-}
 
 // Replaces the value of a top-level string member in a compact record (fast: no re-parse).
 void set_member(std::string& rec, const std::string& name, const std::string& value) {

@@ -10,9 +10,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -27,11 +30,18 @@ inline bool starts_with(std::string_view s, std::string_view p) {
 inline bool contains(std::string_view s, std::string_view p) {
   return s.find(p) != std::string_view::npos;
 }
+inline bool ends_with(std::string_view s, std::string_view p) {
+  return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
+}
 
 // Floor division of event time into hours (correct for times before 1970 too).
 inline int64_t hour_of(int64_t ms) {
   return ms >= 0 ? ms / kHourMs : -((-ms + kHourMs - 1) / kHourMs);
 }
+
+// Hours since 1970 as a 32-bit count for compact state, 0 for any time up to 1970 (not floored
+// like hour_of: the saved states of assume-role and s3-access hold these values).
+inline uint32_t hour_u32(int64_t ms) { return ms <= 0 ? 0u : static_cast<uint32_t>(ms / kHourMs); }
 
 // ISO 8601 UTC text of an epoch-milliseconds time ("2026-11-20T10:00:00Z").
 inline std::string iso_time(int64_t ms) {
@@ -62,6 +72,10 @@ inline uint64_t hash64(std::string_view s, uint64_t h = 1469598103934665603ull) 
   for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
   return h;
 }
+// hash64 of the pair (a, b) as one persisted key, e.g. (account, role name).
+inline uint64_t hash64_pair(std::string_view a, std::string_view b) {
+  return hash64(b, hash64(a) ^ 0x7c);
+}
 
 // ------------------------------------------------------------------------------------------
 // State codec: varints (zigzag for signed), length-prefixed strings, raw doubles. The reader
@@ -85,7 +99,12 @@ class writer {
     std::memcpy(b, &v, 8);
     out_.append(b, 8);
   }
+  // A 64-bit hash as 8 bytes, little-endian (hashes are dense: a varint would be longer).
+  void h(uint64_t v) {
+    for (int k = 0; k < 8; ++k) out_.push_back(static_cast<char>((v >> (8 * k)) & 0xff));
+  }
   std::string& str() { return out_; }
+  std::string take() { return std::move(out_); }
 
  private:
   std::string out_;
@@ -94,29 +113,47 @@ class writer {
 class reader {
  public:
   explicit reader(std::string_view in) : in_(in) {}
+  // Errors then name `what` and the fault ("s3-access state: truncated string") instead of the
+  // generic "corrupt or truncated state", as plugins that had their own reader reported them.
+  reader(std::string_view in, std::string_view what) : in_(in), what_(what) {}
   uint64_t u() {
     uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ >= in_.size()) fail();
+      if (pos_ >= in_.size()) fault("truncated");
       auto c = static_cast<unsigned char>(in_[pos_++]);
       v |= static_cast<uint64_t>(c & 0x7f) << shift;
       if (!(c & 0x80)) return v;
     }
-    fail();
+    fault("bad varint");
+  }
+  // u() that must fit 32 bits.
+  uint32_t u32() {
+    uint64_t v = u();
+    if (v > UINT32_MAX) fault("value out of range");
+    return static_cast<uint32_t>(v);
   }
   int64_t i() {
     uint64_t v = u();
     return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1));
   }
+  // What writer::h wrote.
+  uint64_t h() {
+    if (in_.size() - pos_ < 8) fault("truncated");
+    uint64_t v = 0;
+    for (int k = 0; k < 8; ++k)
+      v |= static_cast<uint64_t>(static_cast<unsigned char>(in_[pos_ + k])) << (8 * k);
+    pos_ += 8;
+    return v;
+  }
   std::string s() {
     uint64_t n = u();
-    if (n > in_.size() - pos_) fail();
+    if (n > in_.size() - pos_) fault("truncated string");
     std::string v(in_.substr(pos_, n));
     pos_ += n;
     return v;
   }
   double d() {
-    if (in_.size() - pos_ < 8) fail();
+    if (in_.size() - pos_ < 8) fault("truncated");
     double v;
     std::memcpy(&v, in_.data() + pos_, 8);
     pos_ += 8;
@@ -125,18 +162,29 @@ class reader {
   // A count of elements that follow, each at least `min_bytes` long: guards allocations.
   uint64_t count(uint64_t min_bytes = 1) {
     uint64_t n = u();
-    if (min_bytes && n > (in_.size() - pos_) / min_bytes) fail();
+    if (min_bytes && n > (in_.size() - pos_) / min_bytes) fault("count out of range");
+    return n;
+  }
+  // A count of elements that follow, at most `max` (the cap of the container they fill).
+  uint64_t count_at_most(uint64_t max) {
+    uint64_t n = u();
+    if (n > max) fault("count out of range");
     return n;
   }
   void expect(std::string_view magic) {
-    if (in_.substr(pos_, magic.size()) != magic) fail();
+    if (in_.substr(pos_, magic.size()) != magic) fault("bad header");
     pos_ += magic.size();
   }
   bool done() const { return pos_ == in_.size(); }
   [[noreturn]] static void fail() { throw std::runtime_error("corrupt or truncated state"); }
 
  private:
+  [[noreturn]] void fault(const char* what) const {
+    if (what_.empty()) fail();
+    throw std::runtime_error(std::string(what_) + ": " + what);
+  }
   std::string_view in_;
+  std::string_view what_;
   size_t pos_ = 0;
 };
 
@@ -150,6 +198,165 @@ std::vector<std::pair<const typename M::key_type*, const typename M::mapped_type
   std::sort(v.begin(), v.end(), [](auto& a, auto& b) { return *a.first < *b.first; });
   return v;
 }
+
+// ------------------------------------------------------------------------------------------
+// Learned sets and tables with caps
+
+// A small set of 64-bit keys (hashes) with the hour each was last seen, sorted by key. Capped:
+// inserting into a full set forgets the least recently seen entry (the smallest key among
+// ties). `Hour` is the plugin's hour type (uint32_t from hour_u32, int64_t from hour_of); how
+// the set is saved stays with the plugin (its state format).
+template <class Hour>
+struct seen_set {
+  std::vector<std::pair<uint64_t, Hour>> items;
+
+  bool contains(uint64_t k) const {
+    auto it = lower(k);
+    return it != items.end() && it->first == k;
+  }
+  // Records `k` at `hour`; true when it was new.
+  bool touch(uint64_t k, Hour hour, size_t cap) {
+    auto it = lower(k);
+    if (it != items.end() && it->first == k) {
+      it->second = std::max(it->second, hour);
+      return false;
+    }
+    if (cap > 0 && items.size() >= cap) {
+      // min_element returns the first minimum: the smallest key among the oldest.
+      auto oldest = std::min_element(items.begin(), items.end(),
+                                     [](auto& a, auto& b) { return a.second < b.second; });
+      items.erase(oldest);
+      it = lower(k);
+    }
+    items.insert(it, {k, hour});
+    return true;
+  }
+  // Entries seen at `hour` or later.
+  size_t count_since(Hour hour) const {
+    size_t n = 0;
+    for (auto& [_, h] : items) n += h >= hour;
+    return n;
+  }
+  // Forgets entries last seen before `min_hour`.
+  void age(Hour min_hour) {
+    std::erase_if(items, [&](const auto& p) { return p.second < min_hour; });
+  }
+
+ private:
+  auto lower(uint64_t k) const {
+    return std::lower_bound(items.begin(), items.end(), k,
+                            [](const auto& p, uint64_t v) { return p.first < v; });
+  }
+  auto lower(uint64_t k) {
+    return std::lower_bound(items.begin(), items.end(), k,
+                            [](const auto& p, uint64_t v) { return p.first < v; });
+  }
+};
+
+// An unsorted list of (key, last seen hour) pairs, for a handful of entries (networks of a
+// user, countries of an identity): linear search beats a sorted vector there.
+template <class K>
+using recent_list = std::vector<std::pair<K, int64_t>>;
+
+template <class K>
+bool recent_contains(const recent_list<K>& l, std::type_identity_t<K> k) {
+  for (auto& [x, _] : l)
+    if (x == k) return true;
+  return false;
+}
+// Records `k` at `hour`; a full list (`cap`) forgets its least recently seen entry first.
+template <class K>
+void recent_touch(recent_list<K>& l, std::type_identity_t<K> k, int64_t hour, size_t cap) {
+  for (auto& x : l)
+    if (x.first == k) {
+      x.second = std::max(x.second, hour);
+      return;
+    }
+  if (l.size() >= cap)
+    l.erase(
+        std::min_element(l.begin(), l.end(), [](auto& a, auto& b) { return a.second < b.second; }));
+  l.emplace_back(k, hour);
+}
+// Saved as a count, then each key (varint) and hour (zigzag), in list order.
+template <class K>
+void save_recent(writer& w, const recent_list<K>& l) {
+  w.u(l.size());
+  for (auto& [k, h] : l) {
+    w.u(k);
+    w.i(h);
+  }
+}
+// Appends what save_recent wrote (keys cast to K).
+template <class K>
+void load_recent(reader& r, recent_list<K>& l) {
+  for (uint64_t n = r.count(2), j = 0; j < n; ++j) {
+    auto k = static_cast<K>(r.u());
+    l.emplace_back(k, r.i());
+  }
+}
+
+// Which entries evict_oldest_tenth forgets among those as old as the cut.
+enum class evict_ties {
+  in_map_order,  // one pass in iteration order: entries at or before the cut, as they come
+  older_first,   // entries strictly older than the cut first, then those at the cut
+};
+
+// Forgets about the least recently seen tenth of map `m` (at least one entry) when a table is
+// full; `age(value)` is the value's last-seen time. Returns how many entries were erased.
+template <class M, class Age>
+size_t evict_oldest_tenth(M& m, Age age, evict_ties ties) {
+  std::vector<decltype(age(m.begin()->second))> times;
+  times.reserve(m.size());
+  for (auto& [_, v] : m) times.push_back(age(v));
+  if (times.empty()) return 0;
+  size_t n = std::max<size_t>(1, times.size() / 10);
+  std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(n - 1), times.end());
+  const auto cut = times[n - 1];
+  size_t removed = 0;
+  if (ties == evict_ties::in_map_order) {
+    for (auto it = m.begin(); it != m.end() && removed < n;) {
+      if (age(it->second) <= cut) {
+        it = m.erase(it);
+        ++removed;
+      } else {
+        ++it;
+      }
+    }
+    return removed;
+  }
+  for (bool at_cut : {false, true})
+    for (auto it = m.begin(); it != m.end() && removed < n;) {
+      if (age(it->second) < cut || (at_cut && age(it->second) == cut)) {
+        it = m.erase(it);
+        ++removed;
+      } else {
+        ++it;
+      }
+    }
+  return removed;
+}
+
+// Keys (hashes) seen among the last `capacity` distinct ones: drops a record logged twice (a
+// cross-account call in both accounts, same sharedEventID). Not saved.
+class recent_keys {
+ public:
+  explicit recent_keys(size_t capacity) : capacity_(capacity) {}
+  // True when `key` is among the recent keys; otherwise remembers it.
+  bool seen_before(uint64_t key) {
+    if (!set_.insert(key).second) return true;
+    ring_.push_back(key);
+    if (ring_.size() > capacity_) {
+      set_.erase(ring_.front());
+      ring_.pop_front();
+    }
+    return false;
+  }
+
+ private:
+  size_t capacity_;
+  std::unordered_set<uint64_t> set_;
+  std::deque<uint64_t> ring_;
+};
 
 // ------------------------------------------------------------------------------------------
 // IP addresses
@@ -206,6 +413,17 @@ inline uint64_t network_key(const ip_addr& a) {
   uint64_t k = 6ull << 60;
   for (int j = 0; j < 6; ++j) k |= static_cast<uint64_t>(a.b[j]) << (8 * (5 - j));
   return k;
+}
+
+// parse_ip, and the address is public (not non_public): a source on the internet.
+inline bool parse_public_ip(std::string_view text, ip_addr& out) {
+  return parse_ip(text, out) && !non_public(out);
+}
+
+// The network_key of a public address; 0 for anything else (network keys are never 0).
+inline uint64_t public_network_key(std::string_view text) {
+  ip_addr a;
+  return parse_public_ip(text, a) ? network_key(a) : 0;
 }
 
 inline std::string network_text(const ip_addr& a) {

@@ -6,6 +6,7 @@
 #include <trailhound/plugin_abi.h>
 
 #include <cstdint>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -86,5 +87,25 @@ std::string root(std::string_view event_source, std::string_view event_name);
 // An AWS service acting (userIdentity.type AWSService, sourceIPAddress "<service>").
 std::string aws_service(std::string_view event_source, std::string_view event_name);
 }  // namespace records
+
+// Event times for tests that feed days of history (the behavioural detectors' tests), in seconds
+// since 1970: `using namespace trailhound::testing::timeline;`.
+namespace timeline {
+// 2026-11-01T00:00:00Z: day 0.
+inline constexpr int64_t kStart = 1793491200;
+// ISO 8601 UTC text of `secs`, as CloudTrail writes eventTime: "2026-11-01T00:00:00Z".
+inline std::string iso(int64_t secs) {
+  std::time_t t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+// Day `d` (0-based from kStart), hour, minute, second.
+inline int64_t at_time(int d, int h, int m = 0, int s = 0) {
+  return kStart + d * 86400LL + h * 3600LL + m * 60LL + s;
+}
+}  // namespace timeline
 
 }  // namespace trailhound::testing

@@ -21,6 +21,61 @@
 namespace trailhound::sdk::util {
 
 // ------------------------------------------------------------------------------------------
+// Maps keyed by strings
+// ------------------------------------------------------------------------------------------
+
+// Hash for heterogeneous lookup: find(std::string_view) without building a std::string per
+// event. Same values as std::hash<std::string>, so a string_map keeps the layout and iteration
+// order of a std::unordered_map<std::string, T> (and a state saved in that order its bytes).
+struct string_hash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+template <class T>
+using string_map = std::unordered_map<std::string, T, string_hash, std::equal_to<>>;
+
+// First event time of each account seen (at most `cap` accounts; more are not tracked), for
+// warm-up periods ("never seen before" means little in an account observed for an hour).
+class account_first_seen {
+ public:
+  explicit account_first_seen(size_t cap) : cap_(cap) {}
+
+  void note(std::string_view acct, int64_t t) {
+    if (acct.empty()) return;
+    // Consecutive events mostly share an account: skip the lookup for the last one.
+    if (acct == last_ && t >= last_first_ms_) return;
+    auto it = map_.find(acct);
+    if (it == map_.end()) {
+      if (map_.size() >= cap_) return;
+      it = map_.emplace(std::string(acct), t).first;
+    } else if (t < it->second) {
+      it->second = t;
+    }
+    last_ = acct;
+    last_first_ms_ = it->second;
+  }
+  // True when `acct` was first seen at least `warmup_ms` before `t`.
+  bool warmed(std::string_view acct, int64_t t, int64_t warmup_ms) const {
+    auto it = map_.find(acct);
+    return it != map_.end() && t - it->second >= warmup_ms;
+  }
+  bool known(std::string_view acct) const { return map_.find(acct) != map_.end(); }
+  // account -> first event time (ms), for save_state.
+  const string_map<int64_t>& first_ms() const { return map_; }
+  // load_state: replaces what was learned.
+  void replace(string_map<int64_t>&& m) {
+    map_ = std::move(m);
+    last_.clear();
+  }
+
+ private:
+  size_t cap_;
+  string_map<int64_t> map_;
+  std::string last_;
+  int64_t last_first_ms_ = 0;
+};
+
+// ------------------------------------------------------------------------------------------
 // Text
 // ------------------------------------------------------------------------------------------
 
@@ -257,6 +312,19 @@ inline bool admin_caller(const context& c, const event& e) {
          (e.identity() != e.principal_arn() && c.is_admin(e.identity()));
 }
 
+// One severity lower for a break-glass caller (evidence "breakGlass": true), else for an admin
+// caller ("adminPrincipal": true): by the identity the caller acts as or its own ARN.
+inline void lower_for_known_principal(const context& c, const event& e, finding& f) {
+  std::string_view who = e.identity();
+  if (c.is_break_glass(who) || c.is_break_glass(e.principal_arn())) {
+    f.sev = lower(f.sev);
+    f.ev.add_bool("breakGlass", true);
+  } else if (c.is_admin(who) || c.is_admin(e.principal_arn())) {
+    f.sev = lower(f.sev);
+    f.ev.add_bool("adminPrincipal", true);
+  }
+}
+
 // True when trusted_cidrs is configured and the source address lies inside it.
 inline bool from_trusted_ip(const context& c, const event& e) {
   return c.trusted_cidrs_known() && c.is_trusted_ip(e.source_ip());
@@ -425,12 +493,7 @@ inline bool is_private_range(const cidr& c) noexcept {
 // ------------------------------------------------------------------------------------------
 
 namespace detail {
-// Hash for heterogeneous lookup (find by std::string_view without a copy); same values as
-// std::hash<std::string>.
-struct string_hash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-};
+using util::string_hash;  // its former home
 }  // namespace detail
 
 // Per-key state of a distinct_window. Derive from it to keep more per key.
