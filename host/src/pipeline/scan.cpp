@@ -2,6 +2,7 @@
 // Scan pipeline: ordered hand-off from loader threads to the dispatching thread.
 #include "pipeline/scan.hpp"
 
+#include <malloc.h>
 #include <pthread.h>
 
 #include <algorithm>
@@ -55,7 +56,7 @@ class ordered_loader {
         plim_(plim),
         ahead_(ahead < 1 ? 1 : ahead),
         bytes_ahead_(bytes_ahead),
-        slots_(files.size()) {
+        slots_(ahead_) {
     for (unsigned t = 0; t < threads; ++t) workers_.emplace_back([this] { work(); });
   }
   ~ordered_loader() {
@@ -70,10 +71,11 @@ class ordered_loader {
   loaded_batch take(size_t i) {
     std::unique_lock<std::mutex> lock(m_);
     waiting_for_ = i;
-    ready_.wait(lock, [&] { return slots_[i].has_value(); });
+    std::optional<loaded_batch>& slot = slots_[i % slots_.size()];
+    ready_.wait(lock, [&] { return slot.has_value(); });
     waiting_for_ = SIZE_MAX;
-    loaded_batch f = std::move(*slots_[i]);
-    slots_[i].reset();
+    loaded_batch f = std::move(*slot);
+    slot.reset();
     consumed_ = i + 1;
     bytes_waiting_ -= f.bytes;
     lock.unlock();
@@ -103,7 +105,7 @@ class ordered_loader {
       {
         std::lock_guard<std::mutex> lock(m_);
         bytes_waiting_ += f.bytes;
-        slots_[i] = std::move(f);
+        slots_[i % slots_.size()] = std::move(f);
         wake = waiting_for_ == i;
       }
       if (wake) ready_.notify_one();
@@ -115,6 +117,8 @@ class ordered_loader {
   cloudtrail::parse_limits plim_;
   size_t ahead_;
   uint64_t bytes_ahead_;
+  // A ring: the files in flight are i in [consumed_, consumed_ + ahead_), one slot each
+  // (i % ahead_), so memory does not grow with the number of files.
   std::vector<std::optional<loaded_batch>> slots_;
   std::vector<std::thread> workers_;
   std::mutex m_;
@@ -190,6 +194,7 @@ scan_summary run_scan(const scan_options& opts, engine::engine& eng,
   plim.max_depth = opts.limits.max_depth;
   plim.depth_prechecked = true;  // the splitter enforces max_depth
   dedup_window dedup(opts.dedup_window_ms);
+  uint64_t released_bytes = 0;
   bool first_event = true;
   cloudtrail::record_parser parser;  // for files too large to parse ahead
   parser.set_limits(plim);
@@ -207,6 +212,14 @@ scan_summary run_scan(const scan_options& opts, engine::engine& eng,
     } done{opts, found.files[i]};
     loaded_batch loaded = loader.take(i);
     const cloudtrail::parsed_batch& batch = loaded.batch;
+    // Large files leave large free blocks in the loader threads' heaps, which glibc keeps; give
+    // them back now and then so that peak RSS follows the files in flight, not the largest ones
+    // ever seen.
+    released_bytes += loaded.bytes;
+    if (released_bytes > (256u << 20)) {
+      released_bytes = 0;
+      malloc_trim(0);
+    }
     if (opts.progress) show_progress(i + 1, found.files.size(), sum.records_parsed, t0, false);
     const input::loaded_file& f = batch.file;
     sum.input.add(f);
