@@ -128,8 +128,9 @@ int cmd_scan(const std::vector<std::string>& args, bool learn_command) {
       "findings sink: jsonl:PATH or jsonl:- (default: JSONL on stdout; repeatable)")(
       "fail-on", po::value(&fail_on),
       "exit with code 3 when a finding at or above this severity was produced "
-      "(info|low|medium|high|critical)")("threads", po::value(&threads),
-                                         "loader threads (default: cores - 1)")(
+      "(info|low|medium|high|critical)")(
+      "threads", po::value(&threads),
+      "loader threads: read, inflate, split and parse (default: one per core)")(
       "state", po::value(&state_path),
       "state store (SQLite file) of learned baselines: restored before, saved after the scan")(
       "no-state", po::bool_switch(&no_state),
