@@ -6,8 +6,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <trailhound/baseline.hpp>
+#include <trailhound/habit.hpp>
 #include <trailhound/policy.hpp>
 #include <trailhound/sdk.hpp>
 #include <trailhound/util.hpp>
@@ -18,6 +21,7 @@
 namespace {
 using namespace trailhound::sdk;
 namespace util = trailhound::sdk::util;
+namespace habit = trailhound::habit;
 namespace policy = trailhound::sdk::policy;
 
 using policy::member_ci;
@@ -222,6 +226,12 @@ int kind_rank(acct_kind k) {
 // ------------------------------------------------------------------------------------------
 constexpr size_t MAX_TRACKED = 100000;
 
+// Saved state (schema 1): the sharing habits (principal, rule, target account -> days), at most
+// kMaxHabits entries (the most recently seen kept).
+constexpr std::string_view kMagic = "THEX";
+constexpr uint32_t kStateSchema = 1;
+constexpr size_t kMaxHabits = 50000;
+
 class exfiltration_config final : public detector {
  public:
   static const detector_info& info() {
@@ -264,7 +274,15 @@ class exfiltration_config final : public detector {
          {"report_org_sharing", TH_PARAM_BOOL, "false",
           "With org_account_ids configured, also report sharing, replication and exports to "
           "accounts of the organization (low severity); by default they are expected and "
-          "silent"}},
+          "silent"},
+         {"habit_min_days", TH_PARAM_INT, "3",
+          "A snapshot/AMI share by a principal to an account it shared with (same rule) on at "
+          "least this many earlier days within habit_lookback is its routine: info (a nightly "
+          "backup). Public shares never are. 0 turns this off",
+          true, 0, 63},
+         {"habit_lookback", TH_PARAM_DURATION, "\"30d\"",
+          "How far back the earlier days of habit_min_days count (kept in the saved state)", true,
+          86400, 5443200}},
         {{"s3-replication-to-external-account", severity::critical,
           "S3 bucket replicates to another account", "T1537",
           "PutBucketReplication with a destination bucket owned by an account outside the "
@@ -298,16 +316,18 @@ class exfiltration_config final : public detector {
           "T1537",
           "ModifySnapshotAttribute adding createVolumePermission for an external account "
           "(high) or group all (critical); accounts seen in the logs are low, org accounts "
-          "silent unless report_org_sharing (low)."},
+          "silent unless report_org_sharing (low). Info when the same principal shared with "
+          "every one of the accounts on habit_min_days earlier days (its routine)."},
          {"ami-shared", severity::high, "AMI shared with another account", "T1537",
           "ModifyImageAttribute adding launchPermission for an external account (high) or "
           "group all (critical); accounts seen in the logs are low, org accounts and our own "
-          "organization/OU ARNs silent unless report_org_sharing (low)."},
+          "organization/OU ARNs silent unless report_org_sharing (low). Info when habitual, as "
+          "for EBS snapshots."},
          {"rds-snapshot-shared", severity::high, "RDS snapshot shared with another account",
           "T1537",
           "Modify(DB|DBCluster)SnapshotAttribute restore valuesToAdd with an external account "
           "(high) or all (critical); accounts seen in the logs are low, org accounts silent "
-          "unless report_org_sharing (low)."},
+          "unless report_org_sharing (low). Info when habitual, as for EBS snapshots."},
          {"rds-export-to-s3", severity::low, "RDS snapshot exported to S3", "T1537",
           "StartExportTask: a snapshot or cluster exported to an S3 bucket as Parquet."},
          {"dynamodb-export-external-account", severity::high,
@@ -322,7 +342,8 @@ class exfiltration_config final : public detector {
          {"datasync-task-to-external-location", severity::high,
           "DataSync task copies data to a location outside AWS", "T1537,T1567",
           "CreateTask or StartTaskExecution whose destination is an external location created "
-          "in the same logs."}}};
+          "in the same logs."}},
+        kStateSchema};
     return i;
   }
 
@@ -330,7 +351,8 @@ class exfiltration_config final : public detector {
       : detector(ctx),
         alert_rds_export_(cfg.get_bool("alert_rds_export")),
         alert_acceleration_(cfg.get_bool("alert_transfer_acceleration")),
-        report_org_sharing_(cfg.get_bool("report_org_sharing")) {}
+        report_org_sharing_(cfg.get_bool("report_org_sharing")),
+        habits_(cfg.get_int("habit_min_days"), cfg.get_duration_ms("habit_lookback"), kMaxHabits) {}
 
   void on_event(const event& e) override {
     if (e.failed() || util::service_actor(e)) return;
@@ -365,6 +387,28 @@ class exfiltration_config final : public detector {
   }
 
   void on_tick(int64_t now_ms) override { expire_waiting(now_ms); }
+
+  // Persistence: daily runs learn the sharing habits across runs.
+  std::string save_state() const override {
+    trailhound::baseline::writer w;
+    w.str().append(kMagic);
+    w.u(kStateSchema);
+    habits_.save(w);
+    return std::move(w.str());
+  }
+  // A corrupt or other-version blob throws: the host reports it and the detector starts fresh.
+  void load_state(uint32_t schema_version, std::string_view data) override {
+    if (schema_version != kStateSchema)
+      throw std::runtime_error("exfiltration-config state: unknown schema " +
+                               std::to_string(schema_version));
+    trailhound::baseline::reader r(data);
+    r.expect(kMagic);
+    if (r.u() != kStateSchema) throw std::runtime_error("exfiltration-config state: bad header");
+    habit::book habits = habits_.empty();
+    habits.load(r);
+    if (!r.done()) throw std::runtime_error("exfiltration-config state: trailing bytes");
+    habits_ = std::move(habits);
+  }
 
  private:
   // ---------------------------------------------------------------------- accounts / buckets
@@ -731,6 +775,23 @@ class exfiltration_config final : public detector {
                   std::string_view what) {
     if (!t.public_all && kind_rank(t.worst) <= kind_rank(acct_kind::own)) return;
     if (!t.public_all && t.worst == acct_kind::org && !report_org_sharing_) return;  // expected
+    // Habits: only here, on the rare sharing calls. A public share is never routine and teaches
+    // nothing; otherwise every target must have been shared with by this principal (same rule)
+    // on enough earlier days: one new account keeps the share reported as before.
+    habit::verdict routine;
+    const std::string_view who = e.identity();
+    if (!t.public_all && !who.empty() && !t.flagged.empty()) {
+      routine.habitual = true;
+      for (auto& target : t.flagged) {
+        const uint64_t key = habit::key_of(who, rule, target);
+        habit::verdict v = habits_.check(key, e.time_ms());
+        if (!v.habitual) routine.habitual = false;
+        if (&target == &t.flagged.front() || v.earlier_days < routine.earlier_days)
+          routine.earlier_days = v.earlier_days;  // the least established target
+        routine.first_ms = std::max(routine.first_ms, v.first_ms);
+        habits_.record(key, e.time_ms());
+      }
+    }
     finding f = make_finding(rule, e);
     if (t.public_all) {
       f.sev = severity::critical;
@@ -749,6 +810,14 @@ class exfiltration_config final : public detector {
         .add_bool("public", t.public_all)
         .add("addedAccounts", t.flagged)
         .add("accountClass", t.public_all ? "public" : kind_name(t.worst, org_known()));
+    if (routine.habitual) {
+      f.sev = severity::info;
+      f.ev.add_json("habitual", habits_.evidence_json(routine));
+      f.summary += " The same principal shared with " +
+                   std::string(t.flagged.size() > 1 ? "these accounts" : "this account") + " on " +
+                   std::to_string(routine.earlier_days) + " earlier days since " +
+                   trailhound::baseline::iso_time(routine.first_ms) + " (its routine).";
+    }
     f.dedup_key = std::string(resource_id);
     emit(f);
   }
@@ -971,6 +1040,7 @@ class exfiltration_config final : public detector {
   std::unordered_map<std::string, std::vector<waiting_call>> waiting_tasks_;   // location arn
   std::unordered_map<std::string, std::vector<waiting_call>> waiting_starts_;  // task arn
   size_t waiting_count_ = 0;
+  habit::book habits_;  // principal|rule|target account -> days it shared
 };
 
 }  // namespace

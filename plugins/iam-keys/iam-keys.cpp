@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <trailhound/baseline.hpp>
+#include <trailhound/habit.hpp>
 #include <trailhound/sdk.hpp>
 #include <trailhound/util.hpp>
 #include <unordered_map>
@@ -16,6 +17,7 @@
 namespace {
 using namespace trailhound::sdk;
 namespace util = trailhound::sdk::util;
+namespace habit = trailhound::habit;
 using util::account_of;
 
 constexpr int64_t kDisorderMs = 5 * 60 * 1000;  // out-of-order slack before state is dropped
@@ -90,6 +92,14 @@ class iam_keys final : public detector {
              "How far back earlier enumeration episodes count for schedule_tolerance (kept in the "
              "learned state between runs).",
              true, 86400, 7776000},
+            {"habit_min_days", TH_PARAM_INT, "3",
+             "An enumeration episode of an identity that had episodes on at least this many "
+             "earlier days within habit_lookback (at any time of day) is its routine: not "
+             "reported when it would be info anyway, else info. 0 turns this off.",
+             true, 0, 63},
+            {"habit_lookback", TH_PARAM_DURATION, "\"30d\"",
+             "How far back the earlier days of habit_min_days count (kept in the learned state).",
+             true, 86400, 5443200},
             {"chain_window", TH_PARAM_DURATION, "\"1h\"",
              "CreateAccessKey followed within this window by CreateUser / AttachUserPolicy / "
              "PutUserPolicy / CreateLoginProfile from the same caller is a backdoor chain.",
@@ -130,7 +140,9 @@ class iam_keys final : public detector {
              "ListAccessKeys for at least enumeration_threshold distinct users by one principal "
              "within enumeration_window. Low for security scanners (scanner_user_agents) and the "
              "console; info when the identity enumerated at the same time of day on an earlier "
-             "day (a scheduled job, schedule_tolerance)."},
+             "day (a scheduled job, schedule_tolerance). An identity that enumerated on "
+             "habit_min_days earlier days (its routine): info, and not reported at all when it "
+             "would be info anyway."},
             {"backdoor-user-chain", severity::high,
              "Access key creation followed by user creation or privilege grant",
              "T1136.003,T1098.001,T1098.003",
@@ -145,7 +157,8 @@ class iam_keys final : public detector {
              "to see the key's CreateAccessKey: high when made for another user, silent when "
              "the user made it for itself (rotation)."},
         },
-        /* state_schema_version: keys seen and the warm-up start survive runs */
+        /* state_schema_version: keys seen, the warm-up start, enumeration episodes and habits
+           survive runs (the habit section is an optional, versioned tail: schema 1 kept) */
         1};
     return i;
   }
@@ -161,7 +174,9 @@ class iam_keys final : public detector {
         seen_cap_(static_cast<size_t>(cfg.get_int("seen_keys_cap"))),
         root_keys_(cfg.get_bool("root_keys")),
         schedule_tolerance_ms_(cfg.get_duration_ms("schedule_tolerance")),
-        schedule_lookback_ms_(cfg.get_duration_ms("schedule_lookback")) {
+        schedule_lookback_ms_(cfg.get_duration_ms("schedule_lookback")),
+        habits_(cfg.get_int("habit_min_days"), cfg.get_duration_ms("habit_lookback"),
+                kMaxStateEntries) {
     for (auto& s : cfg.get_list("scanner_user_agents"))
       if (!s.empty()) scanners_.push_back(util::to_lower(s));
   }
@@ -503,6 +518,22 @@ class iam_keys final : public detector {
     }
     remember_episode(who, start);
     adjust_for_principal(e, f);
+    // Habits: only here, once per episode. Listing every user's keys on many days is the
+    // identity's routine: a finding that is info anyway is only counted, any other is info.
+    const uint64_t hk = habit::key_of(who, "access-key-enumeration");
+    const habit::verdict routine = habits_.check(hk, start);
+    habits_.record(hk, start);
+    if (routine.habitual) {
+      if (f.sev == severity::info) {
+        ctx().count("habitual_enumeration_not_reported");
+        return;
+      }
+      f.sev = severity::info;
+      f.ev.add_json("habitual", habits_.evidence_json(routine));
+      f.summary += " It enumerated on " + std::to_string(routine.earlier_days) +
+                   " earlier days since " + trailhound::baseline::iso_time(routine.first_ms) +
+                   " (its routine).";
+    }
     emit(f);
   }
 
@@ -792,22 +823,28 @@ class iam_keys final : public detector {
       w.s(c.owner);
       w.u(c.self ? 1 : 0);
     }
-    // Optional tail (absent in older states): enumeration episodes per identity.
+    // Optional tails (absent in older states): enumeration episodes per identity, then the
+    // enumeration habits (a section with its own magic and version).
     w.u(episodes_.size());
     for (const auto& [who, times] : episodes_) {
       w.s(who);
       w.u(times.size());
       for (int64_t t : times) w.i(t);
     }
+    habits_.save(w);
     return std::move(w.str());
   }
+  // All or nothing: read into fresh tables, kept only when the whole blob is valid (a corrupt one
+  // throws: the host says so and the detector starts fresh).
   void load_state(uint32_t, std::string_view data) override {
     trailhound::baseline::reader r(data);
-    start_ms_ = r.i();
+    const int64_t start_ms = r.i();
+    std::unordered_map<uint64_t, int64_t> seen;
     for (uint64_t n = r.count(2); n--;) {
       uint64_t h = r.u();
-      seen_[h] = r.i();
+      seen[h] = r.i();
     }
+    std::unordered_map<std::string, created_key> created;
     for (uint64_t n = r.count(4); n--;) {
       std::string key = r.s();
       created_key c;
@@ -815,18 +852,31 @@ class iam_keys final : public detector {
       c.creator = r.s();
       c.owner = r.s();
       c.self = r.u() != 0;
-      created_[std::move(key)] = std::move(c);
+      created[std::move(key)] = std::move(c);
     }
+    std::unordered_map<std::string, std::vector<int64_t>> episodes;
     if (!r.done()) {
       for (uint64_t n = r.count(2); n--;) {
         std::string who = r.s();
-        auto& v = episodes_[std::move(who)];
+        auto& v = episodes[std::move(who)];
         for (uint64_t k = r.count(1); k--;) v.push_back(r.i());
         std::sort(v.begin(), v.end());
         while (v.size() > kMaxEpisodes) v.erase(v.begin());
       }
     }
+    habit::book habits = habits_.empty();
+    const bool has_habits = !r.done();
+    if (has_habits) habits.load(r);
     if (!r.done()) r.fail();
+    start_ms_ = start_ms;
+    seen_ = std::move(seen);
+    created_ = std::move(created);
+    episodes_ = std::move(episodes);
+    habits_ = std::move(habits);
+    if (!has_habits)
+      ctx().log(TH_LOG_INFO,
+                "saved state from an older version (no enumeration habits): habits "
+                "start empty, keys and warm-up kept");
   }
 
   // Forgets the least recently used tenth of the remembered keys.
@@ -876,6 +926,7 @@ class iam_keys final : public detector {
   std::unordered_map<std::string, std::vector<chain_op>> recent_ops_;  // identity -> unmatched
   std::unordered_map<std::string, held_chain> held_chains_;  // key creation eventID -> finding
   std::unordered_map<std::string, std::vector<int64_t>> episodes_;  // identity -> enum. starts
+  habit::book habits_;  // identity -> days with an enumeration episode
 };
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <trailhound/baseline.hpp>
+#include <trailhound/habit.hpp>
 #include <trailhound/sdk.hpp>
 #include <trailhound/util.hpp>
 #include <unordered_map>
@@ -19,17 +20,19 @@
 namespace {
 using namespace trailhound::sdk;
 namespace util = trailhound::sdk::util;
+namespace habit = trailhound::habit;
 namespace bl = trailhound::baseline;
 
 constexpr size_t MAX_EVIDENCE_EVENTS = 50;
 constexpr size_t MAX_EVIDENCE_ITEMS = 100;
 constexpr size_t MAX_UA_CACHE = 4096;
 
-// Saved state (schema 1): repeat suppression and the open windows. Bounded: each table at most
-// max_principals entries (the most recent), each window key at most kMaxSavedItems APIs, and the
-// windows stop being written past kMaxStateBytes (the rest then restart empty).
-constexpr std::string_view kMagic = "THRT1";
-constexpr uint32_t kStateSchema = 1;
+// Saved state (schema 2): repeat suppression, the open windows and the enumeration habits.
+// Bounded: each table at most max_principals entries (the most recent), each window key at most
+// kMaxSavedItems APIs, and the windows stop being written past kMaxStateBytes (the rest then
+// restart empty). Schema 1 (no habits) is refused by the host: it starts fresh and says so.
+constexpr std::string_view kMagic = "THRT2";
+constexpr uint32_t kStateSchema = 2;
 constexpr size_t kMaxSavedItems = 4096;
 constexpr size_t kMaxStateBytes = 64u << 20;
 
@@ -372,8 +375,17 @@ class recon_tooling final : public detector {
           "the same rule by that identity within this time are counted, not reported "
           "(scheduled scanners repeat every cycle)",
           true, 0, 2592000},
-         {"max_principals", TH_PARAM_INT, "50000", "Principals tracked at once (memory bound)",
-          true, 100, 10000000}},
+         {"habit_min_days", TH_PARAM_INT, "3",
+          "An enumeration burst of an identity that had such bursts on at least this many "
+          "earlier days within habit_lookback is its routine: info (a nightly scanner). 0 turns "
+          "this off",
+          true, 0, 63},
+         {"habit_lookback", TH_PARAM_DURATION, "\"30d\"",
+          "How far back the earlier days of habit_min_days count (kept in the saved state)", true,
+          86400, 5443200},
+         {"max_principals", TH_PARAM_INT, "50000",
+          "Principals tracked at once (memory bound; also the most enumeration habits kept)", true,
+          100, 10000000}},
         {{"attack-tool-user-agent", severity::high, "API call from offensive security tooling",
           "T1087.004,T1580,T1526",
           "The user agent names an attack tool or penetration-testing OS (Kali, Parrot, "
@@ -395,7 +407,8 @@ class recon_tooling final : public detector {
           "At least enumeration_threshold distinct List/Describe/Get APIs over at least "
           "enumeration_min_services services within enumeration_window. Low alone (CSPM and "
           "inventory tools do this), medium after an access-denied burst of the same "
-          "principal, high with offensive tooling."}},
+          "principal, high with offensive tooling; info when the identity had such a (low) "
+          "burst on habit_min_days earlier days within habit_lookback (its routine)."}},
         kStateSchema};
     return i;
   }
@@ -411,7 +424,9 @@ class recon_tooling final : public detector {
         burst_repeat_ms_(cfg.get_duration_ms("burst_repeat")),
         max_principals_(static_cast<size_t>(cfg.get_int("max_principals"))),
         denied_(cfg.get_duration_ms("denied_window"), max_principals_),
-        enum_(cfg.get_duration_ms("enumeration_window"), max_principals_) {
+        enum_(cfg.get_duration_ms("enumeration_window"), max_principals_),
+        habits_(cfg.get_int("habit_min_days"), cfg.get_duration_ms("habit_lookback"),
+                max_principals_) {
     for (auto& s : cfg.get_list("attack_tool_user_agents"))
       if (!s.empty()) attack_.push_back(util::to_lower(s));
     for (auto& s : cfg.get_list("scanner_user_agents"))
@@ -464,7 +479,8 @@ class recon_tooling final : public detector {
 
   // --------------------------------------------------------------------------------------
   // Persistence: without it a run that starts at midnight forgets yesterday's bursts and
-  // reports the nightly scanner again (burst_repeat), and windows open at the split restart.
+  // reports the nightly scanner again (burst_repeat), windows open at the split restart, and
+  // daily runs never learn the scanner's habit.
   std::string save_state() const override {
     bl::writer w;
     w.str().append(kMagic);
@@ -473,6 +489,7 @@ class recon_tooling final : public detector {
       save_times(w, *m);
     size_t budget = kMaxStateBytes;
     for (auto* win : {&denied_, &enum_}) save_window(w, *win, budget);
+    habits_.save(w);
     return std::move(w.str());
   }
 
@@ -488,7 +505,10 @@ class recon_tooling final : public detector {
     for (auto& m : times) load_times(r, m);
     string_map<window_state> wins[2];
     for (auto& m : wins) load_window(r, m);
+    habit::book habits = habits_.empty();
+    habits.load(r);
     if (!r.done()) throw std::runtime_error("recon-tooling state: trailing bytes");
+    habits_ = std::move(habits);
     tool_seen_ = std::move(times[0]);
     attack_principals_ = std::move(times[1]);
     burst_alerted_ = std::move(times[2]);
@@ -803,19 +823,29 @@ class recon_tooling final : public detector {
     if (services < enum_min_services_) return;
     auto apis = api_window::sorted_items(*s, MAX_EVIDENCE_ITEMS);
     bool tool = attack_tool_recently(key, e.time_ms());
+    auto dp = denied_principals_.find(key);
+    bool probed = dp != denied_principals_.end() && e.time_ms() - dp->second <= tool_window_ms_;
+    const bool escalated = tool || (probed && !s->all_benign_agent);
+    // Habits of the identity (the role, not the session: a scanner's session name changes every
+    // night), learned from plain (low) bursts only: an escalated burst is never routine.
+    habit::verdict routine;
+    if (!escalated) {
+      const uint64_t hk = habit::key_of(e.identity(), "enumeration-burst");
+      routine = habits_.check(hk, e.time_ms());
+      habits_.record(hk, e.time_ms());
+    }
     if (repeat_suppressed("enumeration-burst", e, tool)) {
       enum_.reset_after_alert(*s);
       return;
     }
     finding f = make_finding("enumeration-burst", e);
     api_window::fill_events(f, *s, MAX_EVIDENCE_EVENTS);
-    auto dp = denied_principals_.find(key);
-    bool probed = dp != denied_principals_.end() && e.time_ms() - dp->second <= tool_window_ms_;
     if (tool)
       f.sev = severity::high;
     else if (probed && !s->all_benign_agent)
       f.sev = severity::medium;
     f.sev = adjust(f.sev, e);
+    if (routine.habitual) f.sev = severity::info;
     f.summary = std::string(e.identity()) + " called " + std::to_string(s->items.size()) +
                 " distinct read-only APIs across " + std::to_string(services) +
                 " services within " + std::to_string(enum_.window_ms() / 60000) + " minutes.";
@@ -828,6 +858,12 @@ class recon_tooling final : public detector {
         .add("userAgents", s->agents)
         .add_bool("deniedBurstSeen", probed)
         .add_bool("attackToolSeen", tool);
+    if (routine.habitual) {
+      f.ev.add_json("habitual", habits_.evidence_json(routine));
+      f.summary += " It had such bursts on " + std::to_string(routine.earlier_days) +
+                   " earlier days since " + trailhound::baseline::iso_time(routine.first_ms) +
+                   " (its routine).";
+    }
     f.dedup_key = std::string(key);
     emit(f);
     enum_.reset_after_alert(*s);
@@ -850,6 +886,7 @@ class recon_tooling final : public detector {
   string_map<int64_t> burst_alerted_;      // rule|identity -> last alert
   string_map<int64_t> denied_principals_;  // principal -> last denied burst
   api_window denied_, enum_;
+  habit::book habits_;  // identity -> days with a plain enumeration burst
 };
 
 }  // namespace

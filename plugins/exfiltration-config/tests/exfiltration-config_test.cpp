@@ -793,3 +793,160 @@ TEST(ExfilDataSync, ReversedInternalTaskAndLateLocationStaySilent) {
     EXPECT_EQ(h.count("datasync-task-to-external-location"), 0u);
   }
 }
+
+// ---------------------------------------------------------------- habits
+namespace {
+// The corpus's nightly backup: role NightlyBackup (a Lambda) shares the night's snapshot with
+// the org backup account at 01:15 on day `day` (0 = 2026-11-01).
+std::string nightly(const std::string &name, int day, std::string_view request,
+                    std::string_view role = "NightlyBackup") {
+  char when[32], created[32];
+  std::snprintf(when, sizeof when, "2026-11-%02dT01:15:01Z", 1 + day);
+  std::snprintf(created, sizeof created, "2026-11-%02dT01:05:00Z", 1 + day);
+  const std::string r(role);
+  return merge_json(
+      records::assumed_role("ec2.amazonaws.com", name),
+      R"({"eventID":")" + unique_id() + R"(","eventTime":")" + when +
+          R"(","userIdentity":{"type":"AssumedRole","principalId":"AROA6MA7ZG6U42S3V4IK:nightly-backup","arn":"arn:aws:sts::111122223333:assumed-role/)" +
+          r +
+          R"(/nightly-backup","accountId":"111122223333","accessKeyId":"ASIA7AKGLMJJ4VANAFLR","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROA6MA7ZG6U42S3V4IK","arn":"arn:aws:iam::111122223333:role/)" +
+          r + R"(","accountId":"111122223333","userName":")" + r +
+          R"("},"webIdFederationData":{},"attributes":{"creationDate":")" + created +
+          R"(","mfaAuthenticated":"false"}}},"sourceIPAddress":"18.66.120.96","userAgent":"Boto3/1.34.11 md/Botocore#1.34.11 ua/2.0 os/linux#5.10.205-195.807.amzn2.x86_64 md/arch#x86_64 lang/python#3.11.6 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.34.11 exec-env/AWS_Lambda_python3.11","requestParameters":)" +
+          std::string(request) +
+          R"(,"responseElements":{"requestId":"7a53c29e-7915-4848-adf3-216ecd8837f9","_return":true}})");
+}
+std::string snapshot_items(int day, std::string_view items) {
+  char req[512];
+  std::snprintf(
+      req, sizeof req,
+      R"({"snapshotId":"snap-36b9c8de78efcf%03d","createVolumePermission":{"add":{"items":%.*s}},"attributeType":"CREATE_VOLUME_PERMISSION"})",
+      day, static_cast<int>(items.size()), items.data());
+  return req;
+}
+std::string nightly_share(int day, std::string_view account = "777788889999",
+                          std::string_view role = "NightlyBackup") {
+  return nightly("ModifySnapshotAttribute", day,
+                 snapshot_items(day, R"([{"userId":")" + std::string(account) + R"("}])"), role);
+}
+}  // namespace
+
+TEST(ExfilHabit, NightlyBackupShareIsInfoFromItsFourthNight) {
+  harness h(&th_module_entry_v1);
+  h.feed(activity_in("777788889999"));  // the org backup account works in these logs
+  for (int day = 0; day < 5; ++day) h.feed(nightly_share(day));
+  h.finish();
+  auto fs = h.findings("ebs-snapshot-shared");
+  ASSERT_EQ(fs.size(), 5u);
+  for (int day = 0; day < 3; ++day) {
+    EXPECT_EQ(fs[day].severity, "low") << day;
+    EXPECT_EQ(fs[day].evidence("accountClass"), "seen-in-logs");
+    EXPECT_EQ(fs[day].evidence("habitual"), "") << day;
+  }
+  EXPECT_EQ(fs[3].severity, "info");
+  EXPECT_EQ(fs[3].evidence("snapshotId"), "snap-36b9c8de78efcf003");
+  EXPECT_EQ(fs[3].evidence("addedAccounts"), R"(["777788889999"])");
+  EXPECT_EQ(
+      fs[3].evidence("habitual"),
+      R"({"earlier_days":3,"first_seen":"2026-11-01T01:15:01Z","min_days":3,"lookback_days":30})");
+  EXPECT_NE(fs[3].summary.find("3 earlier days"), std::string::npos) << fs[3].summary;
+  EXPECT_EQ(fs[4].severity, "info");
+  EXPECT_NE(fs[4].evidence("habitual").find(R"("earlier_days":4)"), std::string::npos);
+}
+
+TEST(ExfilHabit, NewAccountNewPrincipalAndPublicShareAreReportedAsBefore) {
+  harness h(&th_module_entry_v1);
+  h.feed(activity_in("777788889999"));
+  for (int day = 0; day < 3; ++day) h.feed(nightly_share(day));
+  // Day 4, same role: an account seen nowhere else; both accounts at once; public.
+  h.feed(nightly_share(3, "999988887777"));
+  h.feed(nightly("ModifySnapshotAttribute", 3,
+                 snapshot_items(3, R"([{"userId":"777788889999"},{"userId":"999988887777"}])")));
+  h.feed(nightly("ModifySnapshotAttribute", 3, snapshot_items(3, R"([{"group":"all"}])")));
+  // Day 4, another principal sharing with the backup account for the first time.
+  h.feed(nightly_share(3, "777788889999", "DataMigration"));
+  h.finish();
+  auto fs = h.findings("ebs-snapshot-shared");
+  ASSERT_EQ(fs.size(), 7u);
+  EXPECT_EQ(fs[3].severity, "high");
+  EXPECT_EQ(fs[3].evidence("accountClass"), "never-seen");
+  EXPECT_EQ(fs[3].evidence("habitual"), "");
+  EXPECT_EQ(fs[4].severity, "high");  // one new account among them: as before
+  EXPECT_EQ(fs[4].evidence("addedAccounts"), R"(["777788889999","999988887777"])");
+  EXPECT_EQ(fs[4].evidence("habitual"), "");
+  EXPECT_EQ(fs[5].severity, "critical");
+  EXPECT_EQ(fs[5].evidence("public"), "true");
+  EXPECT_EQ(fs[5].evidence("habitual"), "");
+  EXPECT_EQ(fs[6].severity, "low");
+  EXPECT_EQ(fs[6].principal, "arn:aws:sts::111122223333:assumed-role/DataMigration/nightly-backup");
+  EXPECT_EQ(fs[6].evidence("habitual"), "");
+}
+
+TEST(ExfilHabit, AmiSharingLearnsItsOwnHabit) {
+  auto ami = [](int day, std::string_view account) {
+    char req[256];
+    std::snprintf(
+        req, sizeof req,
+        R"({"imageId":"ami-0a1b2c3d4e5f6%03d","launchPermission":{"add":{"items":[{"userId":"%.*s"}]}},"attributeType":"launchPermission"})",
+        day, static_cast<int>(account.size()), account.data());
+    return nightly("ModifyImageAttribute", day, req, "GoldenImagePipeline");
+  };
+  harness h(&th_module_entry_v1);
+  h.config(ORG);
+  for (int day = 0; day < 4; ++day) h.feed(ami(day, "999988887777"));  // a partner account
+  h.feed(ami(4, "555566667777"));
+  // Snapshots shared by that role with the partner: the AMI habit does not carry over.
+  h.feed(nightly_share(4, "999988887777", "GoldenImagePipeline"));
+  h.finish();
+  auto fs = h.findings("ami-shared");
+  ASSERT_EQ(fs.size(), 5u);
+  EXPECT_EQ(fs[0].severity, "high");
+  EXPECT_EQ(fs[2].severity, "high");
+  EXPECT_EQ(fs[3].severity, "info");
+  EXPECT_NE(fs[3].evidence("habitual").find(R"("earlier_days":3)"), std::string::npos);
+  EXPECT_EQ(fs[4].severity, "high");
+  ASSERT_EQ(h.count("ebs-snapshot-shared"), 1u);
+  EXPECT_EQ(h.findings("ebs-snapshot-shared")[0].severity, "high");
+}
+
+TEST(ExfilHabit, HabitSurvivesARestoreCorruptStateStartsFresh) {
+  harness first(&th_module_entry_v1);
+  first.feed(activity_in("777788889999"));
+  for (int day = 0; day < 3; ++day) first.feed(nightly_share(day));
+  first.finish();
+  const std::string bytes = first.snapshot("exfiltration-config");
+  ASSERT_FALSE(bytes.empty());
+
+  harness second(&th_module_entry_v1);
+  second.start();
+  second.restore("exfiltration-config", bytes);
+  EXPECT_EQ(second.snapshot("exfiltration-config"), bytes);  // nothing lost on the way
+  second.feed(activity_in("777788889999"));
+  second.feed(nightly_share(3));
+  second.finish();
+  ASSERT_EQ(second.count("ebs-snapshot-shared"), 1u);
+  EXPECT_EQ(second.findings("ebs-snapshot-shared")[0].severity, "info");
+
+  harness third(&th_module_entry_v1);
+  third.start();
+  EXPECT_THROW(third.restore("exfiltration-config", "nonsense"), std::runtime_error);
+  EXPECT_THROW(third.restore("exfiltration-config", ""), std::runtime_error);
+  EXPECT_THROW(third.restore("exfiltration-config", bytes.substr(0, bytes.size() - 2)),
+               std::runtime_error);
+  EXPECT_THROW(third.restore("exfiltration-config", bytes + "x"), std::runtime_error);
+  // Another version of the habit section, and a huge count: refused without allocating.
+  std::string other = bytes;
+  other[bytes.find("HABIT") + 5] = '\x02';
+  EXPECT_THROW(third.restore("exfiltration-config", other), std::runtime_error);
+  EXPECT_THROW(third.restore("exfiltration-config",
+                             std::string("THEX\x01HABIT\x01\xff\xff\xff\xff\x0f", 15)),
+               std::runtime_error);
+  bool said_so = false;
+  for (auto &m : third.errors()) said_so |= m.find("restore_state failed") != std::string::npos;
+  EXPECT_TRUE(said_so);
+  third.feed(activity_in("777788889999"));
+  third.feed(nightly_share(3));
+  third.finish();
+  ASSERT_EQ(third.count("ebs-snapshot-shared"), 1u);
+  EXPECT_EQ(third.findings("ebs-snapshot-shared")[0].severity, "low");  // fresh
+}

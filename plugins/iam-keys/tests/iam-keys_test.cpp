@@ -773,3 +773,138 @@ TEST(IamKeys, BackdoorChainUsesTheEarliestFollowUpWhateverTheReadOrder) {
     EXPECT_EQ(f.evidence("secondsBetween"), "30") << order;
   }
 }
+
+// ------------------------------------------------------------------------------------------
+// access-key-enumeration: habits (earlier days of the same identity)
+
+namespace {
+std::string night(int day, int hour) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "2026-11-%02dT%02d", 1 + day, hour);
+  return buf;
+}
+std::string prowler_session(int day) { return "prowler-" + std::to_string(4242 + day); }
+// The stolen svc-reporting key listing 15 users' keys on `day` at 09:30.
+void stolen_key_enumerates(harness& h, int day) {
+  for (int i = 0; i < 15; ++i) {
+    char tm[32];
+    std::snprintf(tm, sizeof tm, "2026-11-%02dT09:30:%02dZ", 1 + day, i);
+    h.feed(at(
+        key_call("iam.amazonaws.com", "ListAccessKeys", "AKIASVCREPORTING0001", "svc-reporting"),
+        tm,
+        R"({"requestParameters":{"userName":"u)" + std::to_string(i) +
+            R"("},"userAgent":"Boto3/1.34.0 md/Botocore#1.34.0 ua/2.0 os/linux#6.5.0-kali3-amd64","sourceIPAddress":"185.220.101.34"})"));
+  }
+}
+}  // namespace
+
+TEST(IamKeysHabit, NightlyScannerIsNotReportedFromItsFourthNight) {
+  harness h(&th_module_entry_v1);
+  for (int day = 0; day < 6; ++day)
+    enumerate(h, night(day, 2), "SecurityAuditScanner", prowler_session(day), kBoto);
+  stolen_key_enumerates(h, 5);  // a new principal: medium as before
+  h.finish();
+  auto fs = h.findings("access-key-enumeration");
+  ASSERT_EQ(fs.size(), 4u);
+  EXPECT_EQ(fs[0].severity, "low");   // first night: a scanner
+  EXPECT_EQ(fs[1].severity, "info");  // same time of day as the night before
+  EXPECT_EQ(fs[2].severity, "info");
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(fs[i].first_seen.substr(0, 10), "2026-11-0" + std::to_string(1 + i));
+    EXPECT_EQ(fs[i].evidence("habitual"), "");
+  }
+  // nights 4-6 (3+ earlier days): routine, not reported
+  EXPECT_EQ(fs[3].severity, "medium");
+  EXPECT_EQ(fs[3].evidence("callerArn"), "arn:aws:iam::111122223333:user/svc-reporting");
+  EXPECT_EQ(fs[3].evidence("habitual"), "");
+}
+
+TEST(IamKeysHabit, HabitualIdentityAtAnUnusualHourIsInfoWithEvidence) {
+  harness h(&th_module_entry_v1);
+  for (int day = 0; day < 3; ++day)
+    enumerate(h, night(day, 2), "Inventory", "s-" + std::to_string(day), kBoto);
+  enumerate(h, night(3, 14), "Inventory", "s-3", kBoto);  // no schedule matches 14:10
+  h.finish();
+  auto fs = h.findings("access-key-enumeration");
+  ASSERT_EQ(fs.size(), 4u);
+  EXPECT_EQ(fs[0].severity, "medium");
+  EXPECT_EQ(fs[1].severity, "info");
+  EXPECT_EQ(fs[3].severity, "info");
+  EXPECT_EQ(fs[3].evidence("recurringSchedule"), "");
+  EXPECT_EQ(
+      fs[3].evidence("habitual"),
+      R"({"earlier_days":3,"first_seen":"2026-11-01T02:10:00Z","min_days":3,"lookback_days":30})");
+  EXPECT_NE(fs[3].summary.find("3 earlier days"), std::string::npos) << fs[3].summary;
+}
+
+TEST(IamKeysHabit, HabitsCanBeTurnedOffAndOneBusyDayIsNoHabit) {
+  {
+    harness h(&th_module_entry_v1);
+    h.config(R"([detectors.iam-keys.params]
+habit_min_days = 0)");
+    for (int day = 0; day < 5; ++day)
+      enumerate(h, night(day, 2), "SecurityAuditScanner", prowler_session(day), kBoto);
+    h.finish();
+    EXPECT_EQ(h.count("access-key-enumeration"), 5u);
+  }
+  {
+    harness h(&th_module_entry_v1);
+    for (int hour = 1; hour < 5; ++hour)
+      enumerate(h, night(0, hour), "Inventory", "s-" + std::to_string(hour), kBoto);
+    enumerate(h, night(1, 14), "Inventory", "s-9", kBoto);
+    h.finish();
+    auto fs = h.findings("access-key-enumeration");
+    ASSERT_EQ(fs.size(), 5u);
+    EXPECT_EQ(fs[4].severity, "medium");  // one earlier day only, at another hour
+    EXPECT_EQ(fs[4].evidence("habitual"), "");
+  }
+}
+
+TEST(IamKeysHabit, HabitSurvivesRunsCorruptOrOlderStateHandled) {
+  harness first(&th_module_entry_v1);
+  for (int day = 0; day < 3; ++day)
+    enumerate(first, night(day, 2), "Inventory", "s-" + std::to_string(day), kBoto);
+  first.finish();
+  const std::string bytes = first.snapshot("iam-keys");
+
+  harness second(&th_module_entry_v1);
+  second.start();
+  second.restore("iam-keys", bytes);
+  EXPECT_EQ(second.snapshot("iam-keys"), bytes);
+  enumerate(second, night(3, 14), "Inventory", "s-3", kBoto);
+  second.finish();
+  ASSERT_EQ(second.count("access-key-enumeration"), 1u);
+  EXPECT_EQ(second.findings("access-key-enumeration")[0].severity, "info");
+  EXPECT_NE(second.findings("access-key-enumeration")[0].evidence("habitual"), "");
+
+  // A state written before habits existed (no habit section): keys, warm-up and episodes load,
+  // habits start empty.
+  const size_t habit_at = bytes.rfind("HABIT");
+  ASSERT_NE(habit_at, std::string::npos);
+  harness older(&th_module_entry_v1);
+  older.start();
+  older.restore("iam-keys", bytes.substr(0, habit_at));
+  ASSERT_EQ(older.errors().size(), 1u);  // said so, not an error
+  EXPECT_NE(older.errors()[0].find("older version"), std::string::npos) << older.errors()[0];
+  enumerate(older, night(3, 14), "Inventory", "s-3", kBoto);
+  older.finish();
+  ASSERT_EQ(older.count("access-key-enumeration"), 1u);
+  EXPECT_EQ(older.findings("access-key-enumeration")[0].severity, "medium");
+  EXPECT_EQ(older.findings("access-key-enumeration")[0].evidence("habitual"), "");
+
+  // Corrupt habit section (other version, truncated): refused as a whole, fresh start.
+  std::string other = bytes;
+  other[habit_at + 5] = '\x09';
+  harness third(&th_module_entry_v1);
+  third.start();
+  EXPECT_THROW(third.restore("iam-keys", other), std::runtime_error);
+  EXPECT_THROW(third.restore("iam-keys", bytes.substr(0, bytes.size() - 1)), std::runtime_error);
+  EXPECT_THROW(third.restore("iam-keys", bytes + "x"), std::runtime_error);
+  bool said_so = false;
+  for (auto& m : third.errors()) said_so |= m.find("restore_state failed") != std::string::npos;
+  EXPECT_TRUE(said_so);
+  enumerate(third, night(3, 14), "Inventory", "s-3", kBoto);
+  third.finish();
+  ASSERT_EQ(third.count("access-key-enumeration"), 1u);
+  EXPECT_EQ(third.findings("access-key-enumeration")[0].severity, "medium");
+}

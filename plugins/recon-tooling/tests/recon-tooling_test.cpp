@@ -443,12 +443,12 @@ TEST(ReconState, CorruptOrForeignStateStartsFresh) {
   h.start();
   EXPECT_THROW(h.restore("recon-tooling", "nonsense"), std::runtime_error);
   EXPECT_THROW(h.restore("recon-tooling", ""), std::runtime_error);
-  EXPECT_THROW(h.restore("recon-tooling", std::string("THRT1\x02", 6)), std::runtime_error);
+  EXPECT_THROW(h.restore("recon-tooling", std::string("THRT2\x03", 6)), std::runtime_error);
   // Truncated and extended: rejected as a whole, nothing half-loaded.
   EXPECT_THROW(h.restore("recon-tooling", bytes.substr(0, bytes.size() / 2)), std::runtime_error);
   EXPECT_THROW(h.restore("recon-tooling", bytes + "x"), std::runtime_error);
   // A huge count must not allocate: rejected by the codec's bounds.
-  EXPECT_THROW(h.restore("recon-tooling", std::string("THRT1\x01\xff\xff\xff\xff\x0f", 11)),
+  EXPECT_THROW(h.restore("recon-tooling", std::string("THRT2\x02\xff\xff\xff\xff\x0f", 11)),
                std::runtime_error);
   bool said_so = false;
   for (auto& m : h.errors()) said_so |= m.find("restore_state failed") != std::string::npos;
@@ -459,4 +459,160 @@ TEST(ReconState, CorruptOrForeignStateStartsFresh) {
   scanner_sweep(h, 2 * 3600);
   h.finish();
   EXPECT_EQ(h.count("access-denied-burst"), 1u);
+}
+
+// ---------------------------------------------------------------- habits
+namespace {
+constexpr const char* SCANNER_UA =
+    "Boto3/1.34.20 md/Botocore#1.34.20 ua/2.0 os/linux#5.10.205-195.807.amzn2.x86_64 "
+    "md/arch#x86_64 lang/python#3.11.6 md/pyimpl#CPython cfg/retry-mode#legacy "
+    "Botocore/1.34.20";
+// "2026-11-<01+day>T02:<minute>:<second>Z"
+std::string night_time(int day, int minute, int second) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "2026-11-%02dT02:%02d:%02dZ", 1 + day, minute, second);
+  return buf;
+}
+// The nightly CSPM run: role `role` of the security account assumed into prod with a new session
+// name every night, 45 distinct read-only APIs over 15 services from 02:<minute>.
+void scanner_night(harness& h, int day, int minute, std::string_view role = "SecurityAuditScanner",
+                   std::string_view ua = SCANNER_UA) {
+  char session[32];
+  std::snprintf(session, sizeof session, "prowler-%08x", 0x5eed0000u + static_cast<unsigned>(day));
+  const std::string r(role);
+  const std::string identity =
+      R"({"type":"AssumedRole","principalId":"AROAZSCANNER0000ROLE:)" + std::string(session) +
+      R"(","arn":"arn:aws:sts::111122223333:assumed-role/)" + r + "/" + session +
+      R"(","accountId":"111122223333","accessKeyId":"ASIAZSCANNERKEY00001","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAZSCANNER0000ROLE","arn":"arn:aws:iam::111122223333:role/)" +
+      r + R"(","accountId":"111122223333","userName":")" + r +
+      R"("},"webIdFederationData":{},"attributes":{"creationDate":")" + night_time(day, minute, 0) +
+      R"(","mfaAuthenticated":"false"}}})";
+  for (int i = 0; i < 45; ++i)
+    h.feed(merge_json(records::assumed_role(source_of(i, 15), "Describe" + std::to_string(i)),
+                      R"({"eventID":")" + unique_id() + R"(","eventTime":")" +
+                          night_time(day, minute, i) +
+                          R"(","readOnly":true,"sourceIPAddress":"3.120.181.40","userAgent":)" +
+                          json_str(ua) + R"(,"userIdentity":)" + identity + "}"));
+}
+}  // namespace
+
+TEST(ReconHabit, NightlyScannerIsInfoFromItsFourthNight) {
+  harness h(&th_module_entry_v1);
+  // 02:10, 02:12, ...: a little over 24 h apart, so burst_repeat lets every night through.
+  for (int day = 0; day < 6; ++day) scanner_night(h, day, 10 + 2 * day);
+  h.finish();
+  auto fs = h.findings("enumeration-burst");
+  ASSERT_EQ(fs.size(), 6u);
+  for (int day = 0; day < 3; ++day) {
+    EXPECT_EQ(fs[day].severity, "low") << day;
+    EXPECT_EQ(fs[day].evidence("habitual"), "") << day;
+  }
+  EXPECT_EQ(fs[3].severity, "info");
+  EXPECT_EQ(fs[3].principal,
+            "arn:aws:sts::111122223333:assumed-role/SecurityAuditScanner/prowler-5eed0003");
+  // first_seen: the call that crossed the threshold on the first night (the 40th API)
+  EXPECT_EQ(
+      fs[3].evidence("habitual"),
+      R"({"earlier_days":3,"first_seen":"2026-11-01T02:10:39Z","min_days":3,"lookback_days":30})");
+  EXPECT_NE(fs[3].summary.find("3 earlier days"), std::string::npos) << fs[3].summary;
+  EXPECT_EQ(fs[4].severity, "info");
+  EXPECT_NE(fs[4].evidence("habitual").find(R"("earlier_days":4)"), std::string::npos);
+  EXPECT_EQ(fs[5].severity, "info");
+}
+
+TEST(ReconHabit, NewPrincipalAndAttackToolAreReportedAsBefore) {
+  harness h(&th_module_entry_v1);
+  for (int day = 0; day < 4; ++day) scanner_night(h, day, 10 + 2 * day);
+  // Night 4: another role sweeping for the first time (a stolen role, a new tool): low as ever.
+  scanner_night(h, 4, 40, "InventoryCollector");
+  // Night 5: the scanner's own role with an offensive OS in its user agent: high as ever.
+  scanner_night(h, 5, 20, "SecurityAuditScanner",
+                "Boto3/1.34.0 md/Botocore#1.34.0 ua/2.0 os/linux#6.5.0-kali3-amd64 "
+                "lang/python#3.11.8");
+  h.finish();
+  auto fs = h.findings("enumeration-burst");
+  ASSERT_EQ(fs.size(), 6u);
+  EXPECT_EQ(fs[3].severity, "info");
+  EXPECT_EQ(fs[4].severity, "low");
+  EXPECT_EQ(fs[4].evidence("habitual"), "");
+  EXPECT_NE(fs[4].principal.find("/InventoryCollector/"), std::string::npos);
+  EXPECT_EQ(fs[5].severity, "high");
+  EXPECT_EQ(fs[5].evidence("attackToolSeen"), "true");
+  EXPECT_EQ(fs[5].evidence("habitual"), "");
+  EXPECT_EQ(h.count("attack-tool-user-agent"), 1u);
+}
+
+TEST(ReconHabit, OneBusyDayIsNoHabitAndItCanBeTurnedOff) {
+  {
+    // Four bursts on the same day, then one the next day: one earlier day only.
+    harness h(&th_module_entry_v1);
+    h.config(R"([detectors.recon-tooling.params]
+burst_repeat = 0)");
+    for (int run = 0; run < 4; ++run) scanner_night(h, 0, 10 * run, "SecurityAuditScanner");
+    scanner_night(h, 1, 10);
+    h.finish();
+    auto fs = h.findings("enumeration-burst");
+    ASSERT_EQ(fs.size(), 5u);
+    for (auto& f : fs) EXPECT_EQ(f.severity, "low") << f.first_seen;
+  }
+  {
+    harness h(&th_module_entry_v1);
+    h.config(R"([detectors.recon-tooling.params]
+habit_min_days = 0)");
+    for (int day = 0; day < 5; ++day) scanner_night(h, day, 10 + 2 * day);
+    h.finish();
+    auto fs = h.findings("enumeration-burst");
+    ASSERT_EQ(fs.size(), 5u);
+    for (auto& f : fs) EXPECT_EQ(f.severity, "low") << f.first_seen;
+  }
+  {
+    // Nights older than habit_lookback do not count.
+    harness h(&th_module_entry_v1);
+    h.config(R"([detectors.recon-tooling.params]
+habit_lookback = "2d")");
+    for (int day = 0; day < 5; ++day) scanner_night(h, day, 10 + 2 * day);
+    h.finish();
+    auto fs = h.findings("enumeration-burst");
+    ASSERT_EQ(fs.size(), 5u);
+    for (auto& f : fs) EXPECT_EQ(f.severity, "low") << f.first_seen;
+  }
+}
+
+TEST(ReconHabit, HabitSurvivesARestoreCorruptHabitStartsFresh) {
+  harness first(&th_module_entry_v1);
+  for (int day = 0; day < 3; ++day) scanner_night(first, day, 10 + 2 * day);
+  first.finish();
+  ASSERT_EQ(first.count("enumeration-burst"), 3u);
+  const std::string bytes = first.snapshot("recon-tooling");
+
+  harness second(&th_module_entry_v1);
+  second.start();
+  second.restore("recon-tooling", bytes);
+  scanner_night(second, 3, 16);
+  second.finish();
+  ASSERT_EQ(second.count("enumeration-burst"), 1u);
+  EXPECT_EQ(second.findings("enumeration-burst")[0].severity, "info");
+  EXPECT_NE(second.findings("enumeration-burst")[0]
+                .evidence("habitual")
+                .find(R"("first_seen":"2026-11-01T02:10:39Z")"),
+            std::string::npos);
+
+  // The habit section is versioned: another version is refused as a whole, and the detector
+  // starts fresh (the fourth night is low again).
+  const size_t at = bytes.rfind("HABIT");
+  ASSERT_NE(at, std::string::npos);
+  std::string other = bytes;
+  other[at + 5] = '\x07';
+  harness third(&th_module_entry_v1);
+  third.start();
+  EXPECT_THROW(third.restore("recon-tooling", other), std::runtime_error);
+  EXPECT_THROW(third.restore("recon-tooling", bytes.substr(0, bytes.size() - 3)),
+               std::runtime_error);
+  bool said_so = false;
+  for (auto& m : third.errors()) said_so |= m.find("restore_state failed") != std::string::npos;
+  EXPECT_TRUE(said_so);
+  scanner_night(third, 3, 16);
+  third.finish();
+  ASSERT_EQ(third.count("enumeration-burst"), 1u);
+  EXPECT_EQ(third.findings("enumeration-burst")[0].severity, "low");
 }
