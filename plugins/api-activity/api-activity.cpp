@@ -216,6 +216,7 @@ class api_activity final : public detector {
     if (now_ms - last_ageing_ms_ >= bl::kDayMs) {
       last_ageing_ms_ = now_ms;
       const int64_t cut = now_ms - retention_ms_;
+      forget_cached_entries();
       std::erase_if(identities_, [&](const auto& kv) { return kv.second.last_ms < cut; });
       std::erase_if(accounts_, [&](const auto& kv) { return kv.second.last_ms < cut; });
     }
@@ -319,8 +320,10 @@ class api_activity final : public detector {
     }
     if (!r.done()) bl::reader::fail();
     regions_ = std::move(regions);
+    last_region_id_ = -1;
     accounts_ = std::move(accounts);
     identities_ = std::move(ids);
+    forget_cached_entries();
   }
 
  private:
@@ -369,10 +372,16 @@ class api_activity final : public detector {
   }
 
   account_state& account(std::string_view name, int64_t t) {
-    auto it = accounts_.find(name);
-    if (it == accounts_.end())
-      it = accounts_.emplace(std::string(name), account_state{t, t, 0}).first;
-    account_state& a = it->second;
+    // Consecutive events mostly share the account: reuse the last entry instead of hashing.
+    // (Identities interleave too much for the same trick to pay off.)
+    if (!last_acct_ || name != last_acct_name_) {
+      auto it = accounts_.find(name);
+      if (it == accounts_.end())
+        it = accounts_.emplace(std::string(name), account_state{t, t, 0}).first;
+      last_acct_name_.assign(name);
+      last_acct_ = &it->second;
+    }
+    account_state& a = *last_acct_;
     a.first_ms = std::min(a.first_ms, t);
     a.last_ms = std::max(a.last_ms, t);
     return a;
@@ -393,6 +402,9 @@ class api_activity final : public detector {
     s.last_ms = std::max(s.last_ms, t);
     return &s;
   }
+
+  // Drops the last-entry cache of account() before entries are erased.
+  void forget_cached_entries() { last_acct_ = nullptr; }
 
   // Forgets the least recently seen tenth of the identities.
   void evict_identities() {
@@ -474,7 +486,11 @@ class api_activity final : public detector {
            text.starts_with(src) && text.ends_with(name);
   }
   static std::string call_text(const event& e) {
-    return std::string(e.source()) + ":" + std::string(e.name());
+    const std::string_view src = e.source(), name = e.name();
+    std::string out;  // one allocation instead of three temporaries
+    out.reserve(src.size() + 1 + name.size());
+    out.append(src).append(1, ':').append(name);
+    return out;
   }
 
   void note_name(identity_state& s, const event& e) {
@@ -670,10 +686,31 @@ class api_activity final : public detector {
     return static_cast<int>(regions_.size() - 1);
   }
 
+  // Id of an already known region, -1 otherwise (never adds one). The last answer is kept:
+  // consecutive events mostly share their region, so this is usually one comparison.
+  int known_region(std::string_view region) {
+    if (last_region_id_ >= 0 && region == last_region_) return last_region_id_;
+    for (size_t j = 0; j < regions_.size(); ++j)
+      if (regions_[j] == region) {
+        last_region_.assign(region);
+        last_region_id_ = static_cast<int>(j);
+        return last_region_id_;
+      }
+    return -1;
+  }
+
   void check_regions(account_state& a, identity_state& s, const event& e, std::string_view acct) {
     std::string_view region = e.region();
-    if (region.empty() || global_service(e.source())) return;
-    const int id = region_id(region);
+    if (region.empty()) return;
+    int id = known_region(region);
+    // The common event: a region the account and the identity already used and no open region
+    // finding to join. Nothing to do whether or not the service is global, so skip that check.
+    if (id >= 0 && pending_.empty()) {
+      const uint64_t b = 1ull << id;
+      if ((a.regions & b) && (s.regions & b)) return;
+    }
+    if (global_service(e.source())) return;
+    if (id < 0) id = region_id(region);
     if (id < 0) return;
     const uint64_t bit = 1ull << id;
     const bool acct_new = !(a.regions & bit);
@@ -824,8 +861,13 @@ class api_activity final : public detector {
   size_t max_identities_;
 
   std::vector<std::string> regions_;  // region id -> name (bit index in the masks)
+  std::string last_region_;           // cache of known_region(): name and id (-1: none)
+  int last_region_id_ = -1;
   string_map<account_state> accounts_;
   string_map<identity_state> identities_;
+  // Last entry returned by account(), with its name (nullptr: none).
+  account_state* last_acct_ = nullptr;
+  std::string last_acct_name_;
   std::vector<pending_region> pending_;
   int64_t last_ageing_ms_ = INT64_MIN / 2;
 };

@@ -436,8 +436,8 @@ class assume_role final : public detector {
     std::string last_ip, last_user_agent;
   };
 
-  // hash64 (FNV-1a) hashes of what the calls of one role session repeat (its role, its key, often
-  // the same API), found by the session ARN with std::hash: it costs a multiply per byte, and these
+  // hash64 (FNV-1a) hashes of what the calls of one role session repeat (its role, its key),
+  // found by the session ARN with std::hash: it costs a multiply per byte, and these
   // strings come with every call. Each cached hash is checked against its text, so a stale or
   // colliding entry only costs a recomputation.
   struct call_memo {
@@ -457,21 +457,14 @@ class assume_role final : public detector {
     };
     uint64_t arn_hash = 0;  // bl::hash64(session ARN), the key of this entry
     slot issuer, key;
-    std::string src, name;  // of api_h
-    uint64_t api_h = 0;
-    bool has_api = false;
-
-    // bl::hash64("eventSource" then 0x3a-mixed "eventName"): the role's API baseline key.
-    uint64_t api_hash(std::string_view source, std::string_view event_name) {
-      if (!has_api || name != event_name || src != source) {
-        src.assign(source);
-        name.assign(event_name);
-        api_h = bl::hash64(event_name, bl::hash64(source) ^ 0x3a);
-        has_api = true;
-      }
-      return api_h;
-    }
   };
+
+  // bl::hash64("eventSource" then 0x3a-mixed "eventName"): the role's API baseline key. Not
+  // memoized per session: consecutive calls of a session mostly differ in API, and comparing
+  // plus copying the two names cost more than hashing them.
+  static uint64_t api_hash(std::string_view source, std::string_view event_name) {
+    return bl::hash64(event_name, bl::hash64(source) ^ 0x3a);
+  }
 
   call_memo& memo_for(std::string_view session_arn) {
     auto it = memo_.find(session_arn);
@@ -817,7 +810,7 @@ class assume_role final : public detector {
     const uint32_t hour = bl::hour_u32(t);
     std::string_view src = e.source(), name = e.name();
     call_memo& m = memo_for(e.principal_arn());
-    const uint64_t ah = m.api_hash(src, name);
+    const uint64_t ah = api_hash(src, name);
     const uint64_t rh = m.issuer.get(issuer);
     auto it = roles_.find(rh);
     if (it == roles_.end()) {

@@ -643,6 +643,12 @@ class s3_access final : public detector {
     uint32_t last_hour = 0;
     uint32_t listed_hour = 0;          // 0 = never listed buckets
     int64_t offhours_day = INT64_MIN;  // transient: local day of the last off-hours finding
+    // Transient: the identity's last bucket with hash64(bucket) and the window key
+    // hash64_pair(identity, bucket). Identities mostly stay on one bucket, and hashing the
+    // names byte by byte on every event was a large part of the cost of a data event.
+    std::string hashed_bucket;
+    uint64_t hashed_bh = 0, hashed_wk = 0;
+    bool hashed = false;
   };
   struct bucket_global {
     uint32_t first_hour = 0, last_hour = 0;
@@ -849,7 +855,13 @@ class s3_access final : public detector {
     const bool ok = e.succeeded();
     const bool warm = warmed(e.recipient_account(), t);
     const bool sens = sensitive(bucket);
-    const uint64_t bh = bl::hash64(bucket);
+    if (!st.hashed || bucket != st.hashed_bucket) {
+      st.hashed_bucket.assign(bucket);
+      st.hashed_bh = bl::hash64(bucket);
+      st.hashed_wk = bl::hash64_pair(id, bucket);
+      st.hashed = true;
+    }
+    const uint64_t bh = st.hashed_bh;
     st.last_hour = std::max(st.last_hour, hour);
 
     // Off-hours access (checked before this hour counts as history).
@@ -860,7 +872,14 @@ class s3_access final : public detector {
     auto gb = buckets_.find(bh);
     // first seen less than a day ago (by anyone): a bucket being set up
     const bool bucket_new_in_account = gb != buckets_.end() && gb->second.first_hour + 24 > hour;
-    if (ok) note_bucket(bh, hour);
+    if (ok) {
+      if (gb != buckets_.end()) {  // what note_bucket does, without a second lookup
+        gb->second.first_hour = std::min(gb->second.first_hour, hour);
+        gb->second.last_hour = std::max(gb->second.last_hour, hour);
+      } else {
+        note_bucket(bh, hour);
+      }
+    }
 
     if (ok && object_op) {
       bucket_hist* b = find_bucket(st, bh);
@@ -872,7 +891,7 @@ class s3_access final : public detector {
 
     // Windowed counts.
     const int64_t w = floor_div(t, window_ms_);
-    const uint64_t wk = bl::hash64_pair(id, bucket);
+    const uint64_t wk = st.hashed_wk;
     auto it = windows_.find(wk);
     if (it == windows_.end()) {
       if (windows_.size() >= kMaxWindows) {
@@ -922,7 +941,7 @@ class s3_access final : public detector {
         v.emplace_back(s);
     };
     sample(a.ips, e.source_ip());
-    sample(a.keys, req["key"].str());
+    if (a.keys.size() < kSamplesPerFinding) sample(a.keys, req["key"].str());  // lookup if needed
     sample(a.names, e.name());
 
     bucket_hist* hist = find_bucket(st, bh);
