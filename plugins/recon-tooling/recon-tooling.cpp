@@ -249,14 +249,7 @@ class api_window {
   }
 
   // Forgets keys without an event for a window and past their cooldown.
-  void evict(int64_t now_ms) {
-    for (auto it = map_.begin(); it != map_.end();) {
-      if (it->second.max_ms < now_ms - window_ms_ && it->second.cooldown_until < now_ms)
-        it = map_.erase(it);
-      else
-        ++it;
-    }
-  }
+  void evict(int64_t now_ms) { util::evict_idle_windows(map_, now_ms, window_ms_); }
 
   int64_t window_ms() const { return window_ms_; }
   size_t max_keys() const { return max_keys_; }

@@ -510,6 +510,18 @@ struct distinct_state {
   int64_t last_prune_ms = 0;
 };
 
+// Erases the entries of a map of window states (members max_ms and cooldown_until) that had no
+// event for `window_ms` and are past their cooldown: shared by the windowed detectors.
+template <class Map>
+void evict_idle_windows(Map& map, int64_t now_ms, int64_t window_ms) {
+  for (auto it = map.begin(); it != map.end();) {
+    if (it->second.max_ms < now_ms - window_ms && it->second.cooldown_until < now_ms)
+      it = map.erase(it);
+    else
+      ++it;
+  }
+}
+
 // Counts distinct items (APIs, secrets, instances...) per key (usually the principal) within a
 // window of event time that ends at the key's latest event, tolerating out-of-order events, with
 // one alert per window: crossed() -> emit -> reset_after_alert(). At most max_keys keys.
@@ -570,14 +582,7 @@ class distinct_window {
   }
 
   // Forgets keys without an event for a window and past their cooldown.
-  void evict(int64_t now_ms) {
-    for (auto it = map_.begin(); it != map_.end();) {
-      if (it->second.max_ms < now_ms - window_ms_ && it->second.cooldown_until < now_ms)
-        it = map_.erase(it);
-      else
-        ++it;
-    }
-  }
+  void evict(int64_t now_ms) { evict_idle_windows(map_, now_ms, window_ms_); }
 
   // The window length (ms).
   int64_t window_ms() const { return window_ms_; }
