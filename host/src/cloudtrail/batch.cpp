@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <numeric>
 #include <vector>
@@ -28,18 +29,22 @@ class reused_stack_allocator {
   // (RapidJSON's Allocator concept also has kNeedFree; only the value allocator's is read.)
   void* Malloc(size_t size) { return Realloc(nullptr, 0, size); }
   void* Realloc(void* original, size_t original_size, size_t new_size) {
-    if (new_size > block_.size()) {
-      std::vector<char> bigger(std::max(new_size, 2 * block_.size()));
-      if (original) std::memcpy(bigger.data(), original, std::min(original_size, new_size));
-      block_.swap(bigger);
+    if (new_size > size_) {
+      // Not zero-filled (a std::vector would be): RapidJSON writes before it reads.
+      const size_t bigger_size = std::max(new_size, 2 * size_);
+      std::unique_ptr<char[]> bigger(new char[bigger_size]);
+      if (original) std::memcpy(bigger.get(), original, std::min(original_size, new_size));
+      block_ = std::move(bigger);
+      size_ = bigger_size;
     }
-    return block_.data();
+    return block_.get();
   }
   static void Free(void*) noexcept {}
-  size_t capacity() const noexcept { return block_.capacity(); }
+  size_t capacity() const noexcept { return size_; }
 
  private:
-  std::vector<char> block_;
+  std::unique_ptr<char[]> block_;
+  size_t size_ = 0;
 };
 
 using batch_document =

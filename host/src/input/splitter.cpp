@@ -986,7 +986,9 @@ class splitter {
     if (!first_record_seen_) {
       first_record_seen_ = true;
       const std::string_view rec(s, len);
-      if (f_.format == file_format::cloudtrail &&
+      // Both markers contain "Insight": one search for it rules out almost every file (scanning
+      // for the quoted key alone stops at every quote of the record).
+      if (f_.format == file_format::cloudtrail && rec.find("Insight") != std::string_view::npos &&
           (has_member(rec, "\"eventCategory\"", "\"Insight\"") ||
            has_member(rec, "\"eventType\"", "\"AwsCloudTrailInsight\""))) {
         f_.format = file_format::insights;
