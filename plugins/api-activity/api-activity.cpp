@@ -3,6 +3,7 @@
 // service sprawl) and first use of a region by an account or an identity.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <string>
 #include <string_view>
@@ -184,7 +185,7 @@ class api_activity final : public detector {
   void on_event(const event& e) override {
     if (e.aws_service()) return;
     std::string_view cat = e.category();
-    if (cat == "Insight" || (cat == "Data" && !data_events_)) return;
+    if (util::equals(cat, "Insight") || (util::equals(cat, "Data") && !data_events_)) return;
     std::string_view who = e.identity();
     if (who.empty()) return;
     const int64_t t = e.time_ms();
@@ -250,7 +251,7 @@ class api_activity final : public detector {
       for (size_t j = 0; j < slots_; ++j) w.u(s.sources[j]);
       for (auto* set : {&s.src_head, &s.src_prev}) {
         w.u(set->size());
-        for (auto& x : *set) w.s(x);
+        for (size_t j = 0; j < set->size(); ++j) w.s((*set)[j]);
       }
       w.d(s.peak_calls);
       w.d(s.peak_errors);
@@ -335,10 +336,10 @@ class api_activity final : public detector {
     std::string account;
     int64_t first_ms = 0, last_ms = 0;
     int64_t head_hour = INT64_MIN;
-    std::vector<uint32_t> calls;                  // ring of hourly management call counts
-    std::vector<uint16_t> errors;                 // ring of hourly authorization errors
-    std::vector<uint8_t> sources;                 // ring of hourly distinct eventSources
-    std::vector<std::string> src_head, src_prev;  // eventSources of head_hour and the hour before
+    std::vector<uint32_t> calls;              // ring of hourly management call counts
+    std::vector<uint16_t> errors;             // ring of hourly authorization errors
+    std::vector<uint8_t> sources;             // ring of hourly distinct eventSources
+    util::packed_strings src_head, src_prev;  // eventSources of head_hour and the hour before
     double peak_calls = 0, peak_errors = 0, peak_sources = 0;  // decaying long-term peaks
     int64_t peak_hour = INT64_MIN;
     int64_t rate_fired = INT64_MIN, error_fired = INT64_MIN, sprawl_fired = INT64_MIN;
@@ -346,7 +347,12 @@ class api_activity final : public detector {
     int alerts_in_hour = 0;
     uint64_t regions = 0;
     // Not persisted: detail of the open hour for evidence, and cached thresholds.
-    std::vector<std::pair<std::string, uint32_t>> names;
+    util::packed_strings names;  // "eventSource:eventName" called in the head hour...
+    struct call_count {
+      uint64_t key;  // call_key()
+      uint32_t count;
+    };
+    std::vector<call_count> name_calls;  // ...and how often
     std::vector<std::string> denied;
     int64_t rate_thr_hour = INT64_MIN, error_thr_hour = INT64_MIN;
     double rate_thr = 0, error_thr = 0;
@@ -374,7 +380,7 @@ class api_activity final : public detector {
   account_state& account(std::string_view name, int64_t t) {
     // Consecutive events mostly share the account: reuse the last entry instead of hashing.
     // (Identities interleave too much for the same trick to pay off.)
-    if (!last_acct_ || name != last_acct_name_) {
+    if (!last_acct_ || !util::equals(name, last_acct_name_)) {
       auto it = accounts_.find(name);
       if (it == accounts_.end())
         it = accounts_.emplace(std::string(name), account_state{t, t, 0}).first;
@@ -388,26 +394,37 @@ class api_activity final : public detector {
   }
 
   identity_state* identity(std::string_view who, std::string_view acct, int64_t t) {
-    auto it = identities_.find(who);
-    if (it == identities_.end()) {
-      if (identities_.size() >= max_identities_) evict_identities();
-      identity_state s;
-      s.account = std::string(acct);
-      s.first_ms = s.last_ms = t;
-      allocate(s);
-      it = identities_.emplace(std::string(who), std::move(s)).first;
+    identity_state* found;
+    if (identity_state* const* hit = recent_ids_.find(who)) {
+      found = *hit;
+    } else {
+      auto it = identities_.find(who);
+      if (it == identities_.end()) {
+        if (identities_.size() >= max_identities_) evict_identities();
+        identity_state s;
+        s.account = std::string(acct);
+        s.first_ms = s.last_ms = t;
+        allocate(s);
+        it = identities_.emplace(std::string(who), std::move(s)).first;
+      }
+      found = &it->second;
+      recent_ids_.put(who, found);
     }
-    identity_state& s = it->second;
+    identity_state& s = *found;
     s.first_ms = std::min(s.first_ms, t);
     s.last_ms = std::max(s.last_ms, t);
     return &s;
   }
 
-  // Drops the last-entry cache of account() before entries are erased.
-  void forget_cached_entries() { last_acct_ = nullptr; }
+  // Drops the caches of account() and identity() before entries are erased.
+  void forget_cached_entries() {
+    last_acct_ = nullptr;
+    recent_ids_.clear();
+  }
 
   // Forgets the least recently seen tenth of the identities.
   void evict_identities() {
+    forget_cached_entries();
     const size_t removed = bl::evict_oldest_tenth(
         identities_, [](const auto& s) { return s.last_ms; }, bl::evict_ties::older_first);
     ctx().count("identities_evicted", static_cast<int64_t>(removed));
@@ -443,11 +460,12 @@ class api_activity final : public detector {
       s.sources[q] = 0;
     }
     if (h == s.head_hour + 1)
-      s.src_prev = std::move(s.src_head);
+      s.src_prev.swap(s.src_head);  // swapped, not moved: both keep their buffers
     else
       s.src_prev.clear();
     s.src_head.clear();
     s.names.clear();
+    s.name_calls.clear();
     s.denied.clear();
     s.head_hour = h;
     return true;
@@ -493,14 +511,36 @@ class api_activity final : public detector {
     return out;
   }
 
+  // Up to 8 bytes from the start (or the end) of `s`.
+  static uint64_t edge_bytes(std::string_view s, bool from_end) {
+    uint64_t w = 0;
+    if (s.size() >= 8) {
+      std::memcpy(&w, s.data() + (from_end ? s.size() - 8 : 0), 8);
+    } else {
+      for (char c : s) w = w << 8 | static_cast<unsigned char>(c);
+    }
+    return w;
+  }
+  // A cheap key of the call "src:name", compared before the text: the lengths, the start of
+  // the service and the end of the name (where the calls of one identity differ).
+  static uint64_t call_key(std::string_view src, std::string_view name) {
+    return edge_bytes(src, false) * 0x9e3779b97f4a7c15ull ^ edge_bytes(name, true) ^
+           (static_cast<uint64_t>(src.size()) << 40) ^ (static_cast<uint64_t>(name.size()) << 52);
+  }
+
   void note_name(identity_state& s, const event& e) {
     const std::string_view src = e.source(), name = e.name();
-    for (auto& [n, c] : s.names)
-      if (is_call(n, src, name)) {
-        ++c;
+    const uint64_t key = call_key(src, name);
+    for (size_t j = 0; j < s.name_calls.size(); ++j)
+      if (s.name_calls[j].key == key && is_call(s.names[j], src, name)) {
+        ++s.name_calls[j].count;
         return;
       }
-    if (s.names.size() < kMaxHourNames) s.names.emplace_back(call_text(e), 1);
+    if (s.names.size() < kMaxHourNames) {
+      call_buf_.assign(src).append(1, ':').append(name);
+      s.names.push_back(call_buf_);
+      s.name_calls.push_back({key, 1});
+    }
   }
 
   void note_denied(identity_state& s, const event& e) {
@@ -512,16 +552,16 @@ class api_activity final : public detector {
   }
 
   void note_source(identity_state& s, const event& e, int64_t h, size_t idx) {
-    std::vector<std::string>* set = nullptr;
+    util::packed_strings* set = nullptr;
     if (h == s.head_hour)
       set = &s.src_head;
     else if (h == s.head_hour - 1)
       set = &s.src_prev;
     if (!set) return;  // an older hour: too late for its distinct sources
     std::string_view src = e.source();
-    if (std::find(set->begin(), set->end(), src) != set->end()) return;
+    if (set->contains(src)) return;
     if (set->size() >= kMaxHourSources) return;
-    set->emplace_back(src);
+    set->push_back(src);
     if (s.sources[idx] < UINT8_MAX) ++s.sources[idx];
     check_sprawl(s, e, h, *set);
   }
@@ -558,7 +598,9 @@ class api_activity final : public detector {
   }
 
   void add_top_names(finding& f, const identity_state& s) const {
-    auto names = s.names;
+    std::vector<std::pair<std::string_view, uint32_t>> names;
+    for (size_t j = 0; j < s.names.size(); ++j)
+      names.emplace_back(s.names[j], s.name_calls[j].count);
     std::stable_sort(names.begin(), names.end(),
                      [](auto& a, auto& b) { return a.second > b.second; });
     if (names.size() > 10) names.resize(10);
@@ -654,8 +696,7 @@ class api_activity final : public detector {
   }
 
   // --- service sprawl ------------------------------------------------------------------------
-  void check_sprawl(identity_state& s, const event& e, int64_t h,
-                    const std::vector<std::string>& set) {
+  void check_sprawl(identity_state& s, const event& e, int64_t h, const util::packed_strings& set) {
     const double distinct = double(set.size());
     if (distinct <= sprawl_floor_ || s.sprawl_fired == h || !enough_history(s, h)) return;
     ring_stats st = stats(s, s.sources, h);
@@ -669,7 +710,7 @@ class api_activity final : public detector {
                 "; its historical maximum is " + fmt(peak) + " per hour.";
     common_evidence(f, e, s, h);
     f.ev.add("distinctEventSources", static_cast<int64_t>(set.size()));
-    f.ev.add("eventSources", set);
+    f.ev.add("eventSources", set.to_vector());
     add_num(f, "historicalMax", peak);
     add_num(f, "threshold", thr);
     mark_alert(s, h, f);
@@ -689,7 +730,7 @@ class api_activity final : public detector {
   // Id of an already known region, -1 otherwise (never adds one). The last answer is kept:
   // consecutive events mostly share their region, so this is usually one comparison.
   int known_region(std::string_view region) {
-    if (last_region_id_ >= 0 && region == last_region_) return last_region_id_;
+    if (last_region_id_ >= 0 && util::equals(region, last_region_)) return last_region_id_;
     for (size_t j = 0; j < regions_.size(); ++j)
       if (regions_[j] == region) {
         last_region_.assign(region);
@@ -868,6 +909,8 @@ class api_activity final : public detector {
   // Last entry returned by account(), with its name (nullptr: none).
   account_state* last_acct_ = nullptr;
   std::string last_acct_name_;
+  util::lookup_cache<identity_state*> recent_ids_;  // in front of identities_ (erase: clear())
+  std::string call_buf_;                            // note_name(): "eventSource:eventName"
   std::vector<pending_region> pending_;
   int64_t last_ageing_ms_ = INT64_MIN / 2;
 };

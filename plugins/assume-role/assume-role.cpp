@@ -272,13 +272,13 @@ class assume_role final : public detector {
     const int64_t t = e.time_ms();
     accounts_.note(e.recipient_account(), t);
     std::string_view src = e.source();
-    if (src == kSts && starts_with(e.name(), "AssumeRole")) {
+    if (util::equals(src, kSts) && starts_with(e.name(), "AssumeRole")) {
       on_assume(e);
-    } else if (src == kIam && e.succeeded()) {
+    } else if (util::equals(src, kIam) && e.succeeded()) {
       std::string_view n = e.name();
       if (n == "AttachRolePolicy" || n == "PutRolePolicy") on_role_policy(e);
     }
-    if (e.identity_type() == "AssumedRole") on_session_call(e);
+    if (util::equals(e.identity_type(), "AssumedRole")) on_session_call(e);
   }
 
   void on_tick(int64_t now_ms) override {
@@ -447,7 +447,7 @@ class assume_role final : public detector {
       uint64_t hash = 0;
       bool set = false;
       uint64_t get(std::string_view s) {
-        if (!set || text != s) {
+        if (!set || !util::equals(text, s)) {
           text.assign(s);
           hash = bl::hash64(s);
           set = true;
@@ -460,18 +460,36 @@ class assume_role final : public detector {
   };
 
   // bl::hash64("eventSource" then 0x3a-mixed "eventName"): the role's API baseline key. Not
-  // memoized per session: consecutive calls of a session mostly differ in API, and comparing
-  // plus copying the two names cost more than hashing them.
+  // memoized per session (consecutive calls of a session mostly differ in API) but across the
+  // input (cached_api_hash): FNV-1a costs a multiply per byte of the ~35, a hit in api_hashes_
+  // a fingerprint and two short comparisons.
   static uint64_t api_hash(std::string_view source, std::string_view event_name) {
     return bl::hash64(event_name, bl::hash64(source) ^ 0x3a);
   }
+  struct api_entry {
+    std::string source;
+    uint64_t hash = 0;
+  };
+  uint64_t cached_api_hash(std::string_view source, std::string_view event_name) {
+    const api_entry* hit = api_hashes_.find(event_name);
+    if (hit && util::equals(hit->source, source)) return hit->hash;
+    const uint64_t h = api_hash(source, event_name);
+    api_hashes_.put(event_name, api_entry{std::string(source), h});
+    return h;
+  }
 
   call_memo& memo_for(std::string_view session_arn) {
+    if (call_memo* const* hit = recent_memo_.find(session_arn)) return **hit;
     auto it = memo_.find(session_arn);
-    if (it != memo_.end()) return it->second;
-    if (memo_.size() >= kMaxMemo) memo_.clear();  // bounded: attacker-chosen ARNs
-    it = memo_.emplace(std::string(session_arn), call_memo{}).first;
-    it->second.arn_hash = bl::hash64(session_arn);
+    if (it == memo_.end()) {
+      if (memo_.size() >= kMaxMemo) {  // bounded: attacker-chosen ARNs
+        recent_memo_.clear();
+        memo_.clear();
+      }
+      it = memo_.emplace(std::string(session_arn), call_memo{}).first;
+      it->second.arn_hash = bl::hash64(session_arn);
+    }
+    recent_memo_.put(session_arn, &it->second);
     return it->second;
   }
 
@@ -810,7 +828,7 @@ class assume_role final : public detector {
     const uint32_t hour = bl::hour_u32(t);
     std::string_view src = e.source(), name = e.name();
     call_memo& m = memo_for(e.principal_arn());
-    const uint64_t ah = api_hash(src, name);
+    const uint64_t ah = cached_api_hash(src, name);
     const uint64_t rh = m.issuer.get(issuer);
     auto it = roles_.find(rh);
     if (it == roles_.end()) {
@@ -943,6 +961,8 @@ class assume_role final : public detector {
   std::unordered_map<uint64_t, session> sessions_;    // hash(issued access key)
   std::unordered_map<uint64_t, uint64_t> arn_index_;  // hash(assumed-role ARN) -> session
   string_map<call_memo> memo_;                        // session ARN -> hashes (memo_for)
+  util::lookup_cache<call_memo*> recent_memo_;        // in front of memo_: clear() with it
+  util::lookup_cache<api_entry, 512> api_hashes_;     // event name -> source and api_hash()
   bl::recent_keys dedup_{kDedupRing};
   int64_t next_sweep_ms_ = 0;
 };

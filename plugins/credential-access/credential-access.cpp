@@ -22,34 +22,59 @@ constexpr size_t MAX_EVIDENCE_ITEMS = 100;
 bool alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 
 // "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db-AbCdEf" -> "prod/db"; a name is
-// kept as is, so the same secret read by name and by ARN counts once.
-std::string normalize_secret(std::string_view id) {
+// kept as is, so the same secret read by name and by ARN counts once. A part of `id`.
+std::string_view normalize_secret(std::string_view id) {
   constexpr std::string_view marker = ":secret:";
+  if (!id.starts_with("arn:")) return id;
   size_t p = id.find(marker);
-  if (id.substr(0, 4) == "arn:" && p != std::string_view::npos) {
+  if (p != std::string_view::npos) {
     id.remove_prefix(p + marker.size());
     // The ARN carries a random six-character suffix "-XXXXXX".
     if (id.size() > 7 && id[id.size() - 7] == '-' && std::all_of(id.end() - 6, id.end(), alnum))
       id.remove_suffix(7);
   }
-  return std::string(id);
+  return id;
 }
 
 // "arn:aws:ssm:us-east-1:111122223333:parameter/app/db" -> "/app/db"; "name:3" -> "name".
-std::string normalize_parameter(std::string_view name) {
+// Written to `out` (its buffer reused).
+void normalize_parameter(std::string_view name, std::string& out) {
   constexpr std::string_view marker = ":parameter";
-  size_t p = name.find(marker);
-  if (name.substr(0, 4) == "arn:" && p != std::string_view::npos) {
-    name.remove_prefix(p + marker.size());
+  if (name.starts_with("arn:")) {
+    size_t p = name.find(marker);
+    if (p != std::string_view::npos) name.remove_prefix(p + marker.size());
   }
   size_t colon = name.rfind(':');
   if (colon != std::string_view::npos && colon + 1 < name.size() &&
       std::all_of(name.begin() + colon + 1, name.end(), alnum))
     name = name.substr(0, colon);  // version or label selector
-  std::string out(name);
-  if (!out.empty() && out[0] != '/' && out.find('/') != std::string::npos) out.insert(0, "/");
-  return out;
+  out.clear();
+  if (!name.empty() && name[0] != '/' && name.find('/') != std::string_view::npos)
+    out.push_back('/');
+  out.append(name);
 }
+
+// The identifiers one call reads, in strings reused from call to call (no allocation per event
+// once their buffers have grown).
+class item_list {
+ public:
+  void clear() { count_ = 0; }
+  // A new, empty item.
+  std::string& next() {
+    if (count_ == items_.size()) items_.emplace_back();
+    std::string& s = items_[count_++];
+    s.clear();
+    return s;
+  }
+  void add(std::string_view item) { next().assign(item); }
+  bool empty() const { return count_ == 0; }
+  const std::string* begin() const { return items_.data(); }
+  const std::string* end() const { return items_.data() + count_; }
+
+ private:
+  std::vector<std::string> items_;
+  size_t count_ = 0;
+};
 
 // ------------------------------------------------------------------------------------------
 // Distinct items per principal in a sliding window of event time (util::distinct_window), with
@@ -163,22 +188,23 @@ class credential_access final : public detector {
 
  private:
   void note_listing(distinct_window& w, const event& e) {
-    std::string key(util::principal_key(e));
+    std::string_view key = util::principal_key(e);
     if (key.empty()) return;
     if (window_state* s = w.get(key, e.time_ms())) s->last_list_ms = e.time_ms();
   }
 
   void on_secret_read(const event& e) {
     value req = e.request();
-    std::vector<std::string> ids;
+    item_list& ids = items_;
+    ids.clear();
     if (e.name() == "GetSecretValue") {
       std::string_view id = req["secretId"].str();
-      if (!id.empty()) ids.push_back(normalize_secret(id));
+      if (!id.empty()) ids.add(normalize_secret(id));
     } else if (e.name() == "BatchGetSecretValue") {
       for (const auto& v : req["secretIdList"].elements())
-        if (v.is_string()) ids.push_back(normalize_secret(v.str()));
+        if (v.is_string()) ids.add(normalize_secret(v.str()));
       // A filter-based batch names no secret up front: count the filter itself once.
-      if (ids.empty() && req["filters"].exists()) ids.push_back("filters:" + req["filters"].json());
+      if (ids.empty() && req["filters"].exists()) ids.add("filters:" + req["filters"].json());
     }
     if (ids.empty()) return;
     track(secrets_, e, ids, secrets_threshold_, "secrets-bulk-retrieval", "secretIds",
@@ -188,28 +214,29 @@ class credential_access final : public detector {
   void on_parameter_read(const event& e) {
     value req = e.request();
     if (!req["withDecryption"].as_bool(false)) return;
-    std::vector<std::string> names;
+    item_list& names = items_;
+    names.clear();
     std::string_view n = e.name();
     if (n == "GetParameter") {
       std::string_view nm = req["name"].str();
-      if (!nm.empty()) names.push_back(normalize_parameter(nm));
+      if (!nm.empty()) normalize_parameter(nm, names.next());
     } else if (n == "GetParameters") {
       for (const auto& v : req["names"].elements())
-        if (v.is_string()) names.push_back(normalize_parameter(v.str()));
+        if (v.is_string()) normalize_parameter(v.str(), names.next());
     } else if (n == "GetParametersByPath") {
       std::string_view path = req["path"].str();
       if (!path.empty())
-        names.push_back("path:" + std::string(path) +
-                        (req["recursive"].as_bool(false) ? " (recursive)" : ""));
+        names.next().append("path:").append(path).append(
+            req["recursive"].as_bool(false) ? " (recursive)" : "");
     }
     if (names.empty()) return;
     track(ssm_, e, names, ssm_threshold_, "ssm-secure-parameter-bulk-retrieval", "parameterNames",
           "distinct SSM parameters read with decryption");
   }
 
-  void track(distinct_window& w, const event& e, const std::vector<std::string>& items,
-             size_t threshold, const char* rule, const char* items_key, const char* what) {
-    std::string key(util::principal_key(e));
+  void track(distinct_window& w, const event& e, const item_list& items, size_t threshold,
+             const char* rule, const char* items_key, const char* what) {
+    std::string_view key = util::principal_key(e);
     if (key.empty()) return;
     window_state* s = w.get(key, e.time_ms());
     if (!s) {
@@ -236,18 +263,18 @@ class credential_access final : public detector {
         .add(items_key, list)
         .add("sourceIPAddresses", s->source_ips)
         .add_bool("listedBefore", listed);
-    f.dedup_key = key;
+    f.dedup_key = std::string(key);
     emit(f);
     w.reset_after_alert(*s);
   }
 
   void on_password_data(const event& e) {
-    std::string key(util::principal_key(e));
+    std::string_view key = util::principal_key(e);
     if (key.empty()) return;
     std::string_view instance = e.request()["instanceId"].str();
     if (instance.empty()) return;
     // One low finding per principal and instance per window.
-    std::string single_key = key + "|" + std::string(instance);
+    std::string single_key = std::string(key) + "|" + std::string(instance);
     if (window_state* s = pwd_single_.get(single_key, e.time_ms())) {
       if (add_item(pwd_single_, *s, instance, e) && pwd_single_.crossed(*s, 1)) {
         finding f = make_finding("ec2-password-data-retrieved", e);
@@ -260,7 +287,9 @@ class credential_access final : public detector {
         pwd_single_.reset_after_alert(*s);
       }
     }
-    track(pwd_, e, {std::string(instance)}, pwd_threshold_, "ec2-password-data-bulk", "instanceIds",
+    items_.clear();
+    items_.add(instance);
+    track(pwd_, e, items_, pwd_threshold_, "ec2-password-data-bulk", "instanceIds",
           "distinct EC2 instances' Windows passwords");
   }
 
@@ -273,6 +302,7 @@ class credential_access final : public detector {
 
   size_t secrets_threshold_, ssm_threshold_, pwd_threshold_;
   distinct_window secrets_, ssm_, pwd_, pwd_single_;
+  item_list items_;  // what the current call reads (filled by on_*_read, used by track)
 };
 
 }  // namespace

@@ -96,7 +96,7 @@ class key_lifecycle final : public detector {
     if (acct_id.empty()) return;
     account_state& acct = account(acct_id, t);
 
-    if (e.source() == kIam && e.succeeded()) {
+    if (util::equals(e.source(), kIam) && e.succeeded()) {
       if (e.name() == "CreateUser") {
         std::string_view u = e.request()["userName"].str();
         if (!u.empty()) user(acct_id, u, t).created_ms = t;
@@ -109,7 +109,7 @@ class key_lifecycle final : public detector {
     // Sources of IAM users (keys and console sessions alike).
     std::string_view key = e.access_key_id();
     const bool long_term_key = key.size() > 4 && bl::starts_with(key, "AKIA");
-    const bool iam_user = e.identity_type() == "IAMUser" && !e.user_name().empty();
+    const bool iam_user = util::equals(e.identity_type(), "IAMUser") && !e.user_name().empty();
     if (!iam_user && !long_term_key) return;  // most events: nothing of ours, no address parsing
     const uint64_t net = public_network(e.source_ip());
     if (!iam_user) {
@@ -265,15 +265,19 @@ class key_lifecycle final : public detector {
     return bl::hash64(user, bl::hash64("|", bl::hash64(acct)));
   }
 
-  // The /24 (/48) network key of a public source address; 0 for anything else.
-  static uint64_t public_network(std::string_view source_ip) {
-    return bl::public_network_key(source_ip);
+  // The /24 (/48) network key of a public source address; 0 for anything else. Cached: users
+  // call from few addresses, and a hit costs less than parsing the text again.
+  uint64_t public_network(std::string_view source_ip) {
+    if (const uint64_t* hit = networks_.find(source_ip)) return *hit;
+    const uint64_t net = bl::public_network_key(source_ip);
+    if (source_ip.size() <= 64) networks_.put(source_ip, net);  // addresses are short
+    return net;
   }
 
   account_state& account(std::string_view name, int64_t t) {
     // Consecutive events mostly share an account: remember the last one (node pointers stay
     // valid across rehashing; every erase of accounts_ resets the cache).
-    if (!last_account_ || last_account_name_ != name) {
+    if (!last_account_ || !util::equals(last_account_name_, name)) {
       auto it = accounts_.find(name);
       if (it == accounts_.end())
         it = accounts_.emplace(std::string(name), account_state{t, t}).first;
@@ -471,6 +475,7 @@ class key_lifecycle final : public detector {
   std::unordered_map<uint64_t, user_state> users_;  // hash(account|userName)
   std::unordered_map<uint64_t, key_state> keys_;    // hash(access key id)
   string_map<created_key> created_;                 // keys created within use_window
+  util::lookup_cache<uint64_t> networks_;           // source address -> public_network()
   int64_t last_ageing_ms_ = INT64_MIN / 2;
 };
 

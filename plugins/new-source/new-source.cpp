@@ -30,7 +30,7 @@ constexpr size_t kMaxPending = 10000;
 constexpr size_t kGeoCacheCap = 100000;
 constexpr size_t kMaxTravelers = 100000;
 constexpr size_t kUaClassifiedBytes = 512;  // baseline::classify_user_agent reads no further
-constexpr size_t kMaxUaKeys = 4096;         // user agents whose family key is cached
+constexpr size_t kMaxUaKeys = 4096;         // user agents whose class is cached
 
 uint16_t pack_country(std::string_view iso) {
   if (iso.size() != 2) return 0;
@@ -90,63 +90,45 @@ bool workload_user_agent(std::string_view ua) {
   return false;
 }
 
+// True when each of the 8 bytes of `w` is '0'-'9' or 'a'-'f', tested on all 8 at once: for a
+// byte below 0x80, adding 0x80 - c sets its high bit exactly when it is >= c, without carrying
+// into the next byte.
+bool lower_hex_word(uint64_t w) {
+  constexpr uint64_t kHigh = 0x8080808080808080ull, kOnes = 0x0101010101010101ull;
+  if (w & kHigh) return false;  // not ASCII
+  auto at_least = [w](unsigned c) { return (w + kOnes * (0x80 - c)) & kHigh; };
+  const uint64_t ok = (at_least('0') & ~at_least('9' + 1)) | (at_least('a') & ~at_least('f' + 1));
+  return ok == kHigh;
+}
+
+// True when the role session name (after the last '/' of the session ARN, the whole ARN
+// without one) is an EC2 instance id: "i-" and 8 to 17 lower-case hex digits.
+bool instance_session(std::string_view arn) {
+  // memrchr rather than rfind: rfind walks the ~80-byte ARN a byte at a time.
+  const void* slash = arn.empty() ? nullptr : memrchr(arn.data(), '/', arn.size());
+  const char* name = slash ? static_cast<const char*>(slash) + 1 : arn.data();
+  const size_t len = static_cast<size_t>(arn.data() + arn.size() - name);
+  if (len < 10 || len > 19 || name[0] != 'i' || name[1] != '-') return false;
+  // The 8 to 17 digits as 8-byte words, the last one overlapping the previous.
+  const char* digits = name + 2;
+  const size_t n = len - 2;
+  uint64_t w;
+  for (size_t at = 0; at + 8 < n; at += 8) {
+    std::memcpy(&w, digits + at, 8);
+    if (!lower_hex_word(w)) return false;
+  }
+  std::memcpy(&w, digits + n - 8, 8);
+  return lower_hex_word(w);
+}
+
 // Workloads running inside AWS whose role-session source addresses are AWS-owned and change
 // with every instance, task or function: EC2 instance profiles, Lambda, ECS, CloudShell.
-bool aws_workload(const event& e) {
-  if (e.identity_type() != "AssumedRole") return false;
-  std::string_view arn = e.principal_arn();
-  // The session name after the last '/' (the whole ARN without one). memrchr rather than
-  // rfind: rfind walks the ~80-byte ARN a byte at a time, on every role-session event.
-  const void* slash = arn.empty() ? nullptr : memrchr(arn.data(), '/', arn.size());
-  std::string_view session =
-      slash ? arn.substr(static_cast<size_t>(static_cast<const char*>(slash) - arn.data()) + 1)
-            : arn;
-  if (session.size() >= 10 && session.size() <= 19 && bl::starts_with(session, "i-")) {
-    bool hex = true;
-    for (char c : session.substr(2))
-      hex = hex && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
-    if (hex) return true;
-  }
-  // Both checks are pure: the cheap scan of the user agent goes before three member lookups.
-  return workload_user_agent(e.user_agent()) ||
+// `workload_agent` is workload_user_agent(e.user_agent()).
+bool aws_workload(const event& e, bool workload_agent) {
+  if (!util::equals(e.identity_type(), "AssumedRole")) return false;
+  // All checks are pure: the cheap ones (the user agent answer is cached) go first.
+  return workload_agent || instance_session(e.principal_arn()) ||
          e["userIdentity"]["sessionContext"]["ec2RoleDelivery"].exists();
-}
-
-// Dotted-quad IPv4 exactly as glibc's inet_pton(AF_INET) accepts it (four decimal octets up to
-// 255, no leading zeros), without the copy and the library call. False for anything else, which
-// then goes through bl::parse_ip (IPv6, or an answer of "not an address").
-bool parse_ipv4_fast(std::string_view text, bl::ip_addr& out) {
-  unsigned char b[4] = {};
-  int idx = 0, octets = 0;  // octet being read, octets started
-  bool saw_digit = false;
-  for (char ch : text) {
-    if (ch >= '0' && ch <= '9') {
-      const unsigned v = b[idx] * 10u + unsigned(ch - '0');
-      if (saw_digit && b[idx] == 0) return false;  // leading zero
-      if (v > 255) return false;
-      b[idx] = static_cast<unsigned char>(v);
-      if (!saw_digit) {
-        if (++octets > 4) return false;
-        saw_digit = true;
-      }
-    } else if (ch == '.' && saw_digit) {
-      if (octets == 4) return false;
-      ++idx;
-      saw_digit = false;
-    } else {
-      return false;
-    }
-  }
-  if (octets < 4) return false;
-  out.v6 = false;
-  std::memcpy(out.b, b, 4);
-  return true;
-}
-
-// bl::parse_public_ip with the IPv4 fast path above.
-bool public_ip_fast(std::string_view text, bl::ip_addr& ip) {
-  if (parse_ipv4_fast(text, ip)) return !bl::non_public(ip);
-  return bl::parse_public_ip(text, ip);
 }
 
 struct geo_info {
@@ -277,13 +259,15 @@ class new_source final : public detector {
   }
 
   void on_event(const event& e) override {
-    if (e.aws_service() || e.category() == "Insight") return;
+    if (e.aws_service() || util::equals(e.category(), "Insight")) return;
     std::string_view who = e.identity();
     if (who.empty()) return;
-    bl::ip_addr ip;
     // Service names, "AWS Internal" and private addresses (VPC endpoints) are not sources.
-    if (!public_ip_fast(e.source_ip(), ip)) return;
-    if (aws_workload(e)) {
+    const source_address src = address_of(e.source_ip());
+    if (!src.is_public) return;
+    const bl::ip_addr& ip = src.ip;
+    const ua_class ua = user_agent_class(e.user_agent());
+    if (aws_workload(e, ua.workload)) {
       ++workload_skips_;  // counted in batches: a host counter call per event is costly
       return;
     }
@@ -319,7 +303,7 @@ class new_source final : public detector {
       add_country(id.countries, geo.country, hour);
       add_country(acct.countries, geo.country, hour);
     }
-    const uint64_t ua_key = user_agent_key(id, e.user_agent());
+    const uint64_t ua_key = ua.family_key;
     const bool ua_new = ua_key && !id.uas.contains(ua_key);
     const size_t ua_count = id.uas.items.size();
     if (ua_key) id.uas.touch(ua_key, hour, kMaxUaFamilies);
@@ -372,6 +356,7 @@ class new_source final : public detector {
       last_ageing_ms_ = now_ms;
       const int64_t cut = now_ms - retention_ms_;
       const int64_t cut_h = bl::hour_of(cut);
+      recent_ids_.clear();  // entries may go
       std::erase_if(identities_, [&](const auto& kv) { return kv.second.last_ms < cut; });
       for (auto& [_, s] : identities_) {
         std::erase_if(s.networks.items, [&](const auto& x) { return x.second < cut_h; });
@@ -478,6 +463,7 @@ class new_source final : public detector {
     if (!r.done()) bl::reader::fail();
     accounts_ = std::move(accounts);
     last_acct_ = nullptr;
+    recent_ids_.clear();
     identities_ = std::move(ids);
     travel_ = std::move(travel);
   }
@@ -495,11 +481,6 @@ class new_source final : public detector {
     uint32_t active_days = 0;      // days with at least one event
     seen_set networks, uas;
     country_list countries;
-    // Not persisted: the last user agent (as far as classify_user_agent reads it) and the key of
-    // its family, so that an identity's usual client is classified once, not on every call.
-    std::string ua_text;
-    uint64_t ua_key = 0;
-    bool ua_cached = false;
   };
   struct located_call {
     int64_t time_ms = 0;
@@ -521,25 +502,46 @@ class new_source final : public detector {
     bool failed_only = true;
   };
 
-  // hash64 of the user agent family of `ua` (0: none). Cached per identity (its last user
-  // agent: one compare) and, for identities that alternate between clients, in a bounded table
-  // of user agents; classify_user_agent only runs for a user agent not seen recently.
-  uint64_t user_agent_key(identity_state& id, std::string_view ua) {
-    ua = ua.substr(0, kUaClassifiedBytes);  // all that classify_user_agent reads
-    if (id.ua_cached && id.ua_text == ua) return id.ua_key;
-    uint64_t key;
-    if (auto it = ua_keys_.find(ua); it != ua_keys_.end()) {
-      key = it->second;
-    } else {
-      bl::ua_family f = bl::classify_user_agent(ua);
-      key = f.family.empty() ? 0 : bl::hash64(f.family);
-      if (ua_keys_.size() >= kMaxUaKeys) ua_keys_.clear();  // user agents are attacker-chosen
-      ua_keys_.emplace(std::string(ua), key);
+  // What on_event needs of a user agent, a pure function of it: cached in a small lookup_cache
+  // (a few clients make most of the calls), then in a bounded map, so that classify_user_agent
+  // and the workload scan only run for a user agent not seen recently.
+  struct ua_class {
+    uint64_t family_key = 0;  // hash64 of the user agent family, 0: none
+    bool workload = false;    // workload_user_agent()
+  };
+  static ua_class classify(std::string_view ua) {
+    ua_class c;
+    // classify_user_agent reads no further than kUaClassifiedBytes.
+    bl::ua_family f = bl::classify_user_agent(ua.substr(0, kUaClassifiedBytes));
+    c.family_key = f.family.empty() ? 0 : bl::hash64(f.family);
+    c.workload = workload_user_agent(ua);
+    return c;
+  }
+  // bl::parse_public_ip() of a source address, cached: an identity calls from few addresses, and
+  // a hit costs less than parsing the text again.
+  struct source_address {
+    bool is_public = false;
+    bl::ip_addr ip;
+  };
+  source_address address_of(std::string_view text) {
+    if (const source_address* hit = addresses_.find(text)) return *hit;
+    source_address a;
+    a.is_public = bl::parse_public_ip(text, a.ip);
+    if (text.size() <= 64) addresses_.put(text, a);  // addresses are short; anything else rare
+    return a;
+  }
+
+  ua_class user_agent_class(std::string_view ua) {
+    // User agents are attacker-chosen: the rare long one is not kept (bounded memory).
+    if (ua.size() > kUaClassifiedBytes) return classify(ua);
+    if (const ua_class* hit = ua_recent_.find(ua)) return *hit;
+    auto it = ua_classes_.find(ua);
+    if (it == ua_classes_.end()) {
+      if (ua_classes_.size() >= kMaxUaKeys) ua_classes_.clear();
+      it = ua_classes_.emplace(std::string(ua), classify(ua)).first;
     }
-    id.ua_text.assign(ua);
-    id.ua_key = key;
-    id.ua_cached = true;
-    return key;
+    ua_recent_.put(ua, it->second);
+    return it->second;
   }
 
   void flush_counters() {
@@ -567,7 +569,7 @@ class new_source final : public detector {
 
   account_state& account(std::string_view name, int64_t t) {
     // Consecutive events mostly share the account: reuse the last entry instead of hashing.
-    if (!last_acct_ || name != last_acct_name_) {
+    if (!last_acct_ || !util::equals(name, last_acct_name_)) {
       auto it = accounts_.find(name);
       if (it == accounts_.end()) {
         it = accounts_.emplace(std::string(name), account_state{}).first;
@@ -583,13 +585,20 @@ class new_source final : public detector {
   }
 
   identity_state& identity(std::string_view who, int64_t t) {
-    auto it = identities_.find(who);
-    if (it == identities_.end()) {
-      if (identities_.size() >= max_identities_) evict_identities();
-      it = identities_.emplace(std::string(who), identity_state{}).first;
-      it->second.first_ms = it->second.last_ms = t;
+    identity_state* found;
+    if (identity_state* const* hit = recent_ids_.find(who)) {
+      found = *hit;
+    } else {
+      auto it = identities_.find(who);
+      if (it == identities_.end()) {
+        if (identities_.size() >= max_identities_) evict_identities();
+        it = identities_.emplace(std::string(who), identity_state{}).first;
+        it->second.first_ms = it->second.last_ms = t;
+      }
+      found = &it->second;
+      recent_ids_.put(who, found);
     }
-    auto& s = it->second;
+    auto& s = *found;
     s.first_ms = std::min(s.first_ms, t);
     s.last_ms = std::max(s.last_ms, t);
     const int64_t day = bl::hour_of(t) / 24;
@@ -601,6 +610,7 @@ class new_source final : public detector {
   }
 
   void evict_identities() {
+    recent_ids_.clear();
     const size_t removed = bl::evict_oldest_tenth(
         identities_, [](const auto& s) { return s.last_ms; }, bl::evict_ties::older_first);
     ctx().count("identities_evicted", static_cast<int64_t>(removed));
@@ -830,7 +840,10 @@ class new_source final : public detector {
   std::string last_acct_name_;
   string_map<identity_state> identities_;
   string_map<located_call> travel_;
-  string_map<uint64_t> ua_keys_;  // user agent (first 512 bytes) -> user_agent_key()
+  string_map<ua_class> ua_classes_;                 // user agent -> user_agent_class() (bounded)
+  util::lookup_cache<ua_class, 512> ua_recent_;     // in front of ua_classes_
+  util::lookup_cache<source_address> addresses_;    // source address text -> address_of()
+  util::lookup_cache<identity_state*> recent_ids_;  // in front of identities_: clear() on erase
   std::vector<pending> pending_;
   int64_t last_ageing_ms_ = INT64_MIN / 2;
   int64_t workload_skips_ = 0;  // aws_workload_sessions_skipped not yet handed to the host

@@ -88,8 +88,15 @@ inline uint64_t fast_hash(std::string_view s) noexcept {
     h ^= h >> 29;
   }
   if (n) {
+    // The last n bytes as the low bytes of v. Read as the string's last 8 bytes shifted down
+    // when it has them (a fixed-size load instead of a memcpy call; same value, same hash).
     uint64_t v = 0;
-    std::memcpy(&v, p, n);
+    if (s.size() >= 8) {
+      std::memcpy(&v, s.data() + s.size() - 8, 8);
+      v >>= 8 * (8 - n);
+    } else {
+      std::memcpy(&v, p, n);
+    }
     h = (h ^ v) * 0x94d049bb133111ebull;
   }
   h ^= h >> 32;
@@ -98,9 +105,11 @@ inline uint64_t fast_hash(std::string_view s) noexcept {
 }
 
 // Heterogeneous lookup: find by std::string_view without building a std::string per event.
+// Not noexcept on purpose: libstdc++ then keeps each node's hash, and a lookup never hashes the
+// stored keys again while it walks a bucket (see util::string_hash).
 struct sv_hash {
   using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept { return fast_hash(s); }
+  size_t operator()(std::string_view s) const { return fast_hash(s); }
 };
 template <class V>
 using string_map = std::unordered_map<std::string, V, sv_hash, std::equal_to<>>;
@@ -150,6 +159,10 @@ struct window_state {
     return std::string_view(text).substr(r.off + r.id_len, r.name_len);
   }
   void push_event(int64_t t, std::string_view id, std::string_view name) {
+    if (refs.capacity() < 4) {  // room for a few events: fewer regrowths
+      refs.reserve(4);
+      text.reserve(256);
+    }
     refs.push_back(
         {t, text.size(), static_cast<uint32_t>(id.size()), static_cast<uint32_t>(name.size())});
     text.append(id);
@@ -189,17 +202,22 @@ class api_window {
 
   // The state of `key`, created when absent; nullptr when the table is full even after evict().
   window_state* get(std::string_view key, int64_t now_ms) {
+    if (window_state* const* hit = recent_.find(key)) return *hit;
     auto it = map_.find(key);
-    if (it != map_.end()) return &it->second;
-    if (map_.size() >= max_keys_) evict(now_ms);
-    if (map_.size() >= max_keys_) return nullptr;
-    return &map_.emplace(std::string(key), window_state{}).first->second;
+    if (it == map_.end()) {
+      if (map_.size() >= max_keys_) evict(now_ms);
+      if (map_.size() >= max_keys_) return nullptr;
+      it = spare_states_.empty() ? map_.emplace(std::string(key), window_state{}).first
+                                 : insert_spare_state(key);
+    }
+    recent_.put(key, &it->second);
+    return &it->second;
   }
 
   // Adds `item` seen at `t` by event `id`/`name`; false (nothing added) when the event lies
   // before the window that ends at the latest event of `s`.
   bool add(window_state& s, std::string_view item, int64_t t, std::string_view id,
-           std::string_view name) const {
+           std::string_view name) {
     const int64_t now = std::max(s.max_ms, t);
     if (t < now - window_ms_) return false;
     s.max_ms = now;
@@ -212,13 +230,14 @@ class api_window {
         prune(s, now);
         s.prune_at = std::max<size_t>(64, 2 * s.items.size());
       }
-      s.items.emplace(std::string(item), t);
+      insert_item(s, item, t);
       s.oldest = std::min(s.oldest, t);
       ++s.generation;
     } else if (t > it->second) {
       it->second = t;
     }
-    if (s.event_count() < kMaxEvents && (s.event_count() == 0 || s.id_of(s.refs.back()) != id))
+    if (s.event_count() < kMaxEvents &&
+        (s.event_count() == 0 || !util::equals(s.id_of(s.refs.back()), id)))
       s.push_event(t, id, name);
     return true;
   }
@@ -227,20 +246,20 @@ class api_window {
   bool armed(const window_state& s) const { return s.max_ms >= s.cooldown_until; }
 
   // True when `s` is armed and holds at least `threshold` distinct items within the window.
-  bool crossed(window_state& s, size_t threshold) const {
+  bool crossed(window_state& s, size_t threshold) {
     return s.items.size() >= threshold && armed(s) && live(s) >= threshold;
   }
 
   // Distinct items within the window ending at the latest event of `s` (exact).
-  size_t live(window_state& s) const {
+  size_t live(window_state& s) {
     prune(s, s.max_ms);
     return s.items.size();
   }
 
   // After an alert: a fresh window and no alert for one window.
-  void reset_after_alert(window_state& s) const {
+  void reset_after_alert(window_state& s) {
     s.cooldown_until = s.max_ms + window_ms_;
-    s.clear_items();
+    clear_items(s);
     s.clear_events();
     s.codes.clear();
     s.agents.clear();
@@ -249,12 +268,20 @@ class api_window {
   }
 
   // Forgets keys without an event for a window and past their cooldown.
-  void evict(int64_t now_ms) { util::evict_idle_windows(map_, now_ms, window_ms_); }
+  void evict(int64_t now_ms) {
+    util::evict_idle_windows(map_, now_ms, window_ms_, [this](state_node&& node) {
+      recent_.forget(node.key());
+      recycle_state(std::move(node));
+    });
+  }
 
   int64_t window_ms() const { return window_ms_; }
   size_t max_keys() const { return max_keys_; }
   const string_map<window_state>& states() const { return map_; }
-  void replace(string_map<window_state>&& m) { map_ = std::move(m); }
+  void replace(string_map<window_state>&& m) {
+    recent_.clear();
+    map_ = std::move(m);
+  }
 
   // Distinct services (the part of an item before ':') of the items of `s`, after live().
   static size_t services(window_state& s) {
@@ -297,13 +324,15 @@ class api_window {
  private:
   // Erases the items older than the window ending at `now`; nothing to scan while the oldest
   // item time (a lower bound) is inside the window.
-  void prune(window_state& s, int64_t now) const {
+  void prune(window_state& s, int64_t now) {
     const int64_t horizon = now - window_ms_;
     if (s.oldest >= horizon) return;
     int64_t oldest = INT64_MAX;
     for (auto it = s.items.begin(); it != s.items.end();) {
       if (it->second < horizon) {
-        it = s.items.erase(it);
+        auto next = std::next(it);
+        recycle_item(s.items.extract(it));  // erase(), keeping the node
+        it = next;
         ++s.generation;
       } else {
         oldest = std::min(oldest, it->second);
@@ -314,9 +343,61 @@ class api_window {
     s.pop_events(horizon);
   }
 
+  // Windows open and close all the time (an idle key is evicted, a burst resets its items):
+  // the nodes of erased items and evicted states, with their strings' buffers, are kept for
+  // the next ones instead of being freed and allocated again. Same maps, same order.
+  using item_node = string_map<int64_t>::node_type;
+  using state_node = string_map<window_state>::node_type;
+  static constexpr size_t kSpareItems = 1024, kSpareStates = 64;
+
+  void recycle_item(item_node&& node) {
+    if (spare_items_.size() < kSpareItems) spare_items_.push_back(std::move(node));
+  }
+  void insert_item(window_state& s, std::string_view item, int64_t t) {
+    if (spare_items_.empty()) {
+      s.items.emplace(std::string(item), t);
+      return;
+    }
+    item_node node = std::move(spare_items_.back());
+    spare_items_.pop_back();
+    node.key().assign(item);
+    node.mapped() = t;
+    s.items.insert(std::move(node));
+  }
+  // s.clear_items(), keeping the nodes.
+  void clear_items(window_state& s) {
+    while (!s.items.empty()) recycle_item(s.items.extract(s.items.begin()));
+    s.clear_items();
+  }
+  void recycle_state(state_node&& node) {
+    clear_items(node.mapped());
+    if (spare_states_.size() < kSpareStates) spare_states_.push_back(std::move(node));
+  }
+  // A spare state under `key`, reset to a fresh window_state (its event buffers kept).
+  string_map<window_state>::iterator insert_spare_state(std::string_view key) {
+    state_node node = std::move(spare_states_.back());
+    spare_states_.pop_back();
+    node.key().assign(key);
+    window_state& s = node.mapped();
+    // Every member fresh (the items map included: its bucket count), the buffers kept.
+    window_state fresh;
+    fresh.refs.swap(s.refs);
+    fresh.text.swap(s.text);
+    fresh.codes.swap(s.codes);
+    fresh.agents.swap(s.agents);
+    fresh.clear_events();
+    fresh.codes.clear();
+    fresh.agents.clear();
+    s = std::move(fresh);
+    return map_.insert(std::move(node)).position;
+  }
+
   int64_t window_ms_;
   size_t max_keys_;
   string_map<window_state> map_;
+  util::lookup_cache<window_state*> recent_;  // keys of recent events -> their states in map_
+  std::vector<item_node> spare_items_;
+  std::vector<state_node> spare_states_;
 };
 
 // ------------------------------------------------------------------------------------------
@@ -431,7 +512,8 @@ class recon_tooling final : public detector {
   void on_event(const event& e) override {
     if (util::service_actor(e)) return;
     const bool denied = e.failed() && util::is_access_denied_code(e.error_code());
-    const bool enum_candidate = enum_enabled_ && read_like(e) && e.category() != "Data";
+    const bool enum_candidate =
+        enum_enabled_ && read_like(e) && !util::equals(e.category(), "Data");
     const ua_info& ua = classify_agent(e.user_agent());
     if (ua.tool.empty() && !denied && !enum_candidate) return;
     const std::string_view key = util::principal_key(e);
@@ -646,7 +728,7 @@ class recon_tooling final : public detector {
   }
   const ua_info& classify_agent(std::string_view ua) {
     ua_slot& slot = ua_slots_[ua_slot_of(ua)];
-    if (slot.info && slot.ua == ua) return *slot.info;
+    if (slot.info && util::equals(slot.ua, ua)) return *slot.info;
     const ua_info& info = classify_agent_slow(ua);
     slot.ua.assign(ua);
     slot.info = &info;

@@ -51,27 +51,20 @@ constexpr size_t kSamplesPerFinding = 5;
 // ------------------------------------------------------------------------------------------
 int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
-// IPv4 a.b.c.d -> true with the four octets.
+// IPv4 a.b.c.d -> true with the four octets (each one or more digits, at most 255; leading
+// zeros allowed).
 bool parse_ipv4(std::string_view ip, unsigned o[4]) {
-  int n = 0;
-  unsigned cur = 0;
-  bool digit = false;
-  for (char c : ip) {
-    if (c >= '0' && c <= '9') {
-      cur = cur * 10 + static_cast<unsigned>(c - '0');
-      if (cur > 255) return false;
-      digit = true;
-    } else if (c == '.' && digit && n < 3) {
-      o[n++] = cur;
-      cur = 0;
-      digit = false;
-    } else {
-      return false;
-    }
+  const char* p = ip.data();
+  const char* const end = p + ip.size();
+  for (int n = 0; n < 4; ++n) {
+    if (n > 0 && (p == end || *p++ != '.')) return false;
+    unsigned cur, d;
+    if (p == end || (cur = unsigned(*p - '0')) > 9) return false;
+    for (++p; p != end && (d = unsigned(*p - '0')) <= 9; ++p)
+      if ((cur = cur * 10 + d) > 255) return false;
+    o[n] = cur;
   }
-  if (!digit || n != 3) return false;
-  o[3] = cur;
-  return true;
+  return p == end;
 }
 bool is_ipv6(std::string_view ip) {
   if (ip.find(':') == std::string_view::npos) return false;
@@ -314,13 +307,14 @@ constexpr std::string_view kMagic = "THS3";
 enum class op { read, write, del, batch_del, list, other };
 
 op classify(std::string_view n) {
-  if (n == "GetObject" || n == "SelectObjectContent") return op::read;
-  if (n == "PutObject" || n == "CopyObject" || n == "CreateMultipartUpload" || n == "UploadPart" ||
-      n == "UploadPartCopy" || n == "CompleteMultipartUpload" || n == "RestoreObject")
+  auto is = [n](std::string_view name) { return util::equals(n, name); };  // inline compares
+  if (is("GetObject") || is("SelectObjectContent")) return op::read;
+  if (is("PutObject") || is("CopyObject") || is("CreateMultipartUpload") || is("UploadPart") ||
+      is("UploadPartCopy") || is("CompleteMultipartUpload") || is("RestoreObject"))
     return op::write;
-  if (n == "DeleteObject") return op::del;
-  if (n == "DeleteObjects") return op::batch_del;
-  if (n == "ListObjects" || n == "ListObjectsV2" || n == "ListObjectVersions") return op::list;
+  if (is("DeleteObject")) return op::del;
+  if (is("DeleteObjects")) return op::batch_del;
+  if (is("ListObjects") || is("ListObjectsV2") || is("ListObjectVersions")) return op::list;
   return op::other;
 }
 
@@ -468,16 +462,16 @@ class s3_access final : public detector {
     const int64_t t = e.time_ms();
     accounts_.note(e.recipient_account(), t);
     std::string_view name = e.name();
-    if (name == "ListBuckets") {
+    if (util::equals(name, "ListBuckets")) {
       on_list_buckets(e);
       return;
     }
-    if (name == "CreateBucket") {
+    if (util::equals(name, "CreateBucket")) {
       on_create_bucket(e);
       return;
     }
     // data events (older records lack eventCategory: managementEvent false then)
-    if (e.category() != "Data" &&
+    if (!util::equals(e.category(), "Data") &&
         !(e.category().empty() && e.raw().management_event == TH_FLAG_FALSE))
       return;
     op kind = classify(name);
@@ -486,7 +480,7 @@ class s3_access final : public detector {
     if (bucket.empty()) return;
     std::string_view shared = e["sharedEventID"].str();
     if (!shared.empty() && duplicate(bl::hash64(shared))) return;  // logged in both accounts
-    const std::string& id = identity_key(e);
+    const std::string_view id = identity_key(e);
     if (id.empty()) return;
     identity_state* st = identity(id);
     if (!st) return;
@@ -625,6 +619,7 @@ class s3_access final : public detector {
     }
     if (!r.done()) throw std::runtime_error("s3-access state: trailing bytes");
     accounts_.replace(std::move(accounts));
+    recent_ids_.clear();
     ids_ = std::move(ids);
     buckets_ = std::move(buckets);
     nets_ = std::move(nets);
@@ -663,8 +658,8 @@ class s3_access final : public detector {
   };
   struct window_agg {
     int64_t window = 0;
-    std::string identity, bucket, account, region, principal, user_agent;
-    uint64_t reads = 0, bytes_out = 0, bytes_in = 0, deletes = 0, batches = 0, ssec = 0;
+    std::string identity, bucket;
+    uint64_t reads = 0, bytes_out = 0, deletes = 0, batches = 0, ssec = 0;
     bool fired_read = false, fired_delete = false, fired_ssec = false;
     std::vector<ev_ref> events;  // the first few, for the finding
     std::vector<std::string> ips, keys, names;
@@ -684,12 +679,12 @@ class s3_access final : public detector {
     return accounts_.warmed(acct, t, warmup_ms_);
   }
 
-  // The identity key of `e`, built in a buffer reused for every event (no allocation once warm).
-  // Valid until the next call.
-  const std::string& identity_key(const event& e) {
+  // The identity key of `e`: e.identity(), or for a bare account caller a key built in a buffer
+  // reused for every event (no copy, no allocation). Valid until the next call.
+  std::string_view identity_key(const event& e) {
     std::string& k = key_buf_;
     std::string_view type = e.identity_type();
-    if (type == "AWSAccount") {
+    if (util::equals(type, "AWSAccount")) {
       std::string_view acct = e.principal_account();
       if (acct == "anonymous" || e.principal_id() == "ANONYMOUS_PRINCIPAL") {
         k.assign("anonymous");
@@ -700,16 +695,19 @@ class s3_access final : public detector {
       k.assign("account:").append(acct).append("|").append(pid);
       return k;
     }
-    k.assign(e.identity());
-    return k;
+    return e.identity();
   }
 
-  identity_state* identity(const std::string& key) {
+  identity_state* identity(std::string_view key) {
+    if (identity_state* const* hit = recent_ids_.find(key)) return *hit;
     auto it = ids_.find(key);
-    if (it != ids_.end()) return &it->second;
-    if (ids_.size() >= kMaxIdentities) evict_identities();
-    if (ids_.size() >= kMaxIdentities) return nullptr;
-    return &ids_.emplace(key, identity_state{}).first->second;
+    if (it == ids_.end()) {
+      if (ids_.size() >= kMaxIdentities) evict_identities();
+      if (ids_.size() >= kMaxIdentities) return nullptr;
+      it = ids_.emplace(std::string(key), identity_state{}).first;
+    }
+    recent_ids_.put(key, &it->second);
+    return &it->second;
   }
 
   static bucket_hist* find_bucket(identity_state& st, uint64_t h) {
@@ -747,7 +745,7 @@ class s3_access final : public detector {
     util::lower_for_known_principal(ctx(), e, f);
   }
 
-  void add_caller(finding& f, const event& e, const std::string& id) const {
+  void add_caller(finding& f, const event& e, std::string_view id) const {
     f.ev.add("identity", id).add("identityType", e.identity_type());
     if (!e.principal_arn().empty() && e.principal_arn() != id)
       f.ev.add("principalArn", e.principal_arn());
@@ -787,7 +785,7 @@ class s3_access final : public detector {
   // ---------------------------------------------------------------------------------------
   void on_list_buckets(const event& e) {
     const int64_t t = e.time_ms();
-    const std::string& id = identity_key(e);
+    const std::string_view id = identity_key(e);
     if (id.empty()) return;
     identity_state* st = identity(id);
     if (!st) return;
@@ -799,13 +797,13 @@ class s3_access final : public detector {
         f.sev = lower(f.sev);  // opening the S3 console lists buckets
         f.ev.add_bool("consoleSession", true);
       }
-      f.summary = id + " listed all buckets of account " + std::string(e.recipient_account()) +
-                  " for the first time" +
+      f.summary = std::string(id) + " listed all buckets of account " +
+                  std::string(e.recipient_account()) + " for the first time" +
                   (e.failed() ? " (denied: " + std::string(e.error_code()) + ")" : "") + ".";
       add_caller(f, e, id);
       if (e.failed()) f.ev.add("errorCode", e.error_code());
       f.ev.add("knownBuckets", static_cast<uint64_t>(st->buckets.size()));
-      f.dedup_key = id;
+      f.dedup_key = std::string(id);
       adjust_for_principal(e, f);
       emit(f);
     }
@@ -821,7 +819,7 @@ class s3_access final : public detector {
     const uint32_t hour = bl::hour_u32(t);
     uint64_t bh = bl::hash64(bucket);
     note_bucket(bh, hour);
-    const std::string& id = identity_key(e);
+    const std::string_view id = identity_key(e);
     if (identity_state* st = id.empty() ? nullptr : identity(id)) {
       touch_bucket(*st, bh, hour);  // the creator owns it: its first objects are not news
       st->last_hour = std::max(st->last_hour, hour);
@@ -848,7 +846,7 @@ class s3_access final : public detector {
   }
 
   // ---------------------------------------------------------------------------------------
-  void on_data(const event& e, const value& req, const std::string& id, identity_state& st, op kind,
+  void on_data(const event& e, const value& req, std::string_view id, identity_state& st, op kind,
                std::string_view bucket) {
     const int64_t t = e.time_ms();
     const uint32_t hour = bl::hour_u32(t);
@@ -899,17 +897,15 @@ class s3_access final : public detector {
         return;
       }
       it = windows_.emplace(wk, window_agg{}).first;
-      start_window(it->second, w, id, bucket, e);
+      start_window(it->second, w, id, bucket);
     } else if (w > it->second.window) {
       commit(it->second);
-      start_window(it->second, w, id, bucket, e);
+      start_window(it->second, w, id, bucket);
     }
     window_agg& a = it->second;
     value add = e.additional();
     const uint64_t out =
         static_cast<uint64_t>(std::max<int64_t>(0, add["bytesTransferredOut"].as_int(0)));
-    const uint64_t in =
-        static_cast<uint64_t>(std::max<int64_t>(0, add["bytesTransferredIn"].as_int(0)));
     bool ssec = false;
     switch (kind) {
       case op::read:
@@ -932,13 +928,10 @@ class s3_access final : public detector {
         break;
     }
     a.bytes_out += out;
-    a.bytes_in += in;
     if (a.events.size() < kFirstEvents)
       a.events.push_back(ev_ref{std::string(e.id()), std::string(e.name()), t});
     auto sample = [](std::vector<std::string>& v, std::string_view s) {
-      if (!s.empty() && v.size() < kSamplesPerFinding &&
-          std::find(v.begin(), v.end(), s) == v.end())
-        v.emplace_back(s);
+      if (!s.empty() && v.size() < kSamplesPerFinding && !util::contains(v, s)) v.emplace_back(s);
     };
     sample(a.ips, e.source_ip());
     if (a.keys.size() < kSamplesPerFinding) sample(a.keys, req["key"].str());  // lookup if needed
@@ -949,15 +942,12 @@ class s3_access final : public detector {
     if (out > 0) note_ip_transfer(e, id, bucket, w, out);
   }
 
-  void start_window(window_agg& a, int64_t w, const std::string& id, std::string_view bucket,
-                    const event& e) {
+  void start_window(window_agg& a, int64_t w, std::string_view id, std::string_view bucket) {
     a = window_agg{};
     a.window = w;
     a.identity = id;
     a.bucket = std::string(bucket);
-    a.account = std::string(e.recipient_account());
-    a.region = std::string(e.region());
-    a.principal = std::string(e.principal_arn());
+    a.events.reserve(kFirstEvents);  // filled to that: one allocation instead of regrowths
   }
 
   // Closes a window into the identity's history of that bucket.
@@ -997,7 +987,7 @@ class s3_access final : public detector {
     return f;
   }
 
-  void check_window(const event& e, const std::string& id, window_agg& a, const bucket_hist* hist,
+  void check_window(const event& e, std::string_view id, window_agg& a, const bucket_hist* hist,
                     bool warm, bool sens) {
     const uint64_t h_reads = hist ? hist->max_reads : 0, h_bytes = hist ? hist->max_bytes_out : 0;
     const uint32_t h_windows = hist ? hist->windows : 0;
@@ -1016,9 +1006,10 @@ class s3_access final : public detector {
           f.sev = raise(f.sev);
           f.ev.add_bool("sensitiveBucket", true);
         }
-        f.summary = id + " read " + std::to_string(a.reads) + " objects (" + gib(a.bytes_out) +
-                    ") from bucket " + a.bucket + " within one window; its largest window there " +
-                    "so far was " + std::to_string(h_reads) + " objects (" + gib(h_bytes) + ").";
+        f.summary = std::string(id) + " read " + std::to_string(a.reads) + " objects (" +
+                    gib(a.bytes_out) + ") from bucket " + a.bucket +
+                    " within one window; its largest window there " + "so far was " +
+                    std::to_string(h_reads) + " objects (" + gib(h_bytes) + ").";
         f.ev.add("objectsRead", a.reads).add("bytesTransferredOut", a.bytes_out);
         f.ev.add("historyMaxObjects", h_reads).add("historyMaxBytes", h_bytes);
         f.ev.add("historyWindows", static_cast<uint64_t>(h_windows));
@@ -1039,9 +1030,10 @@ class s3_access final : public detector {
           f.sev = raise(f.sev);
           f.ev.add_bool("sensitiveBucket", true);
         }
-        f.summary = id + " deleted " + std::to_string(a.deletes) + " objects one by one and made " +
-                    std::to_string(a.batches) + " batch deletions (DeleteObjects) in bucket " +
-                    a.bucket + " within one window; history: " + std::to_string(h_del) + " / " +
+        f.summary = std::string(id) + " deleted " + std::to_string(a.deletes) +
+                    " objects one by one and made " + std::to_string(a.batches) +
+                    " batch deletions (DeleteObjects) in bucket " + a.bucket +
+                    " within one window; history: " + std::to_string(h_del) + " / " +
                     std::to_string(h_bat) + ".";
         f.ev.add("deleteObjectCalls", a.deletes).add("deleteObjectsCalls", a.batches);
         f.ev.add("historyMaxDeletes", h_del).add("historyMaxBatches", h_bat);
@@ -1058,7 +1050,8 @@ class s3_access final : public detector {
         a.fired_ssec = true;
         finding f = window_finding("sse-c-rewrite", e, a);
         if (sens) f.ev.add_bool("sensitiveBucket", true);
-        f.summary = id + " wrote " + std::to_string(a.ssec) + " objects of bucket " + a.bucket +
+        f.summary = std::string(id) + " wrote " + std::to_string(a.ssec) + " objects of bucket " +
+                    a.bucket +
                     " with a customer-provided encryption key (SSE-C) within one window: "
                     "without that key the data cannot be read (S3 ransomware pattern).";
         f.ev.add("sseCustomerKeyWrites", a.ssec).add("historyMaxSseC", h_ssec);
@@ -1071,7 +1064,7 @@ class s3_access final : public detector {
     }
   }
 
-  void report_new_bucket(const event& e, const std::string& id, const identity_state& st,
+  void report_new_bucket(const event& e, std::string_view id, const identity_state& st,
                          std::string_view bucket, bool sens, bool bucket_new) {
     finding f = make_finding("new-bucket-access", e);
     if (bucket_new) {
@@ -1083,20 +1076,20 @@ class s3_access final : public detector {
       f.ev.add_bool("sensitiveBucket", true);
     }
     std::string_view key = e.request()["key"].str();
-    f.summary = id + " called " + std::string(e.name()) + " on bucket " + std::string(bucket) +
-                ", which it never touched before (" + std::to_string(st.buckets.size()) +
-                " known buckets).";
+    f.summary = std::string(id) + " called " + std::string(e.name()) + " on bucket " +
+                std::string(bucket) + ", which it never touched before (" +
+                std::to_string(st.buckets.size()) + " known buckets).";
     add_caller(f, e, id);
     f.ev.add("bucketName", bucket);
     if (!key.empty()) f.ev.add("key", key);
     f.ev.add("eventName", e.name());
     f.ev.add("knownBuckets", static_cast<uint64_t>(st.buckets.size()));
-    f.dedup_key = id + "|" + std::string(bucket);
+    f.dedup_key = std::string(id) + "|" + std::string(bucket);
     adjust_for_principal(e, f);
     emit(f);
   }
 
-  void check_off_hours(const event& e, const std::string& id, identity_state& st,
+  void check_off_hours(const event& e, std::string_view id, identity_state& st,
                        std::string_view bucket, bool sens) {
     const int64_t t = e.time_ms();
     if (in_business_hours(t)) return;
@@ -1117,7 +1110,7 @@ class s3_access final : public detector {
     std::snprintf(lt, sizeof lt, "%02d:%02d", minute / 60, minute % 60);
     static const char* wd[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
     std::string local_time = std::string(wd[((day % 7) + 7 + 3) % 7]) + " " + lt;
-    f.summary = id + " accessed bucket " + std::string(bucket) + " at " + local_time +
+    f.summary = std::string(id) + " accessed bucket " + std::string(bucket) + " at " + local_time +
                 " local time, outside business hours (" + hours_spec_ + "); " +
                 std::to_string(static_cast<int>(share * 100)) + "% of its " +
                 std::to_string(total) + " active hours were inside them.";
@@ -1127,14 +1120,14 @@ class s3_access final : public detector {
     f.ev.add("timezone", tz_.name());
     f.ev.add("historyActiveHours", static_cast<uint64_t>(total));
     f.ev.add("historyInHoursPercent", static_cast<int64_t>(share * 100));
-    f.dedup_key = id + "|" + std::to_string(day);
+    f.dedup_key = std::string(id) + "|" + std::to_string(day);
     adjust_for_principal(e, f);
     emit(f);
   }
 
   // ---------------------------------------------------------------------------------------
   // Large transfers to one outside address.
-  void note_ip_transfer(const event& e, const std::string& id, std::string_view bucket, int64_t w,
+  void note_ip_transfer(const event& e, std::string_view id, std::string_view bucket, int64_t w,
                         uint64_t bytes) {
     if (external_bytes_ == 0) return;
     std::string_view ip = e.source_ip();
@@ -1155,11 +1148,9 @@ class s3_access final : public detector {
     ++a.objects;
     if (a.events.size() < kFirstEvents)
       a.events.push_back(ev_ref{std::string(e.id()), std::string(e.name()), e.time_ms()});
-    if (a.identities.size() < kSamplesPerFinding &&
-        std::find(a.identities.begin(), a.identities.end(), id) == a.identities.end())
-      a.identities.push_back(id);
-    if (a.buckets.size() < kSamplesPerFinding &&
-        std::find(a.buckets.begin(), a.buckets.end(), bucket) == a.buckets.end())
+    if (a.identities.size() < kSamplesPerFinding && !util::contains(a.identities, id))
+      a.identities.emplace_back(id);
+    if (a.buckets.size() < kSamplesPerFinding && !util::contains(a.buckets, bucket))
       a.buckets.emplace_back(bucket);
     if (a.fired) return;
     // The network's hash depends on the address only: computed once per address and window.
@@ -1212,6 +1203,7 @@ class s3_access final : public detector {
   // Ageing and caps
   void sweep(int64_t now_ms) {
     const uint32_t min_hour = bl::hour_u32(now_ms - retention_ms_);
+    recent_ids_.clear();  // identities may go
     for (auto it = ids_.begin(); it != ids_.end();) {
       auto& b = it->second.buckets;
       b.erase(std::remove_if(b.begin(), b.end(),
@@ -1233,7 +1225,10 @@ class s3_access final : public detector {
     bl::evict_oldest_tenth(
         m, [](const auto& v) { return v.last_hour; }, bl::evict_ties::in_map_order);
   }
-  void evict_identities() { evict_oldest_tenth(ids_); }
+  void evict_identities() {
+    recent_ids_.clear();
+    evict_oldest_tenth(ids_);
+  }
 
   // ---------------------------------------------------------------------------------------
   int64_t warmup_ms_;
@@ -1252,6 +1247,7 @@ class s3_access final : public detector {
   // learned (persisted)
   util::account_first_seen accounts_{kMaxAccounts};  // account -> first S3 event
   string_map<identity_state> ids_;
+  util::lookup_cache<identity_state*> recent_ids_;       // in front of ids_: clear() on erase
   std::unordered_map<uint64_t, bucket_global> buckets_;  // hash(bucket name)
   std::unordered_map<uint64_t, net_hist> nets_;          // hash(source network)
 

@@ -365,10 +365,53 @@ struct ip_addr {
   unsigned char b[16] = {};
 };
 
+// Dotted-quad IPv4 exactly as glibc's inet_pton(AF_INET) accepts it: four decimal octets up to
+// 255 without leading zeros, nothing else. No copy, no library call, one pass. False otherwise.
+inline bool parse_ipv4_fast(std::string_view text, ip_addr& out) {
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  uint32_t addr = 0;
+  for (int i = 0; i < 4; ++i) {
+    if (i > 0) {
+      if (p == end || *p != '.') return false;
+      ++p;
+    }
+    if (p == end) return false;
+    unsigned v = static_cast<unsigned char>(*p) - '0';
+    if (v > 9) return false;
+    ++p;
+    if (p != end && static_cast<unsigned>(static_cast<unsigned char>(*p) - '0') <= 9) {
+      if (v == 0) return false;  // leading zero
+      v = v * 10 + (static_cast<unsigned char>(*p) - '0');
+      ++p;
+      if (p != end && static_cast<unsigned>(static_cast<unsigned char>(*p) - '0') <= 9) {
+        v = v * 10 + (static_cast<unsigned char>(*p) - '0');
+        ++p;
+        if (v > 255) return false;
+        // A fourth digit would make the octet 1000 or more.
+        if (p != end && static_cast<unsigned>(static_cast<unsigned char>(*p) - '0') <= 9)
+          return false;
+      }
+    }
+    addr = addr << 8 | v;
+  }
+  if (p != end) return false;
+  out.v6 = false;
+  out.b[0] = static_cast<unsigned char>(addr >> 24);
+  out.b[1] = static_cast<unsigned char>(addr >> 16);
+  out.b[2] = static_cast<unsigned char>(addr >> 8);
+  out.b[3] = static_cast<unsigned char>(addr);
+  return true;
+}
+
 // Parses a literal IPv4/IPv6 address (IPv4-mapped IPv6 becomes IPv4). False for anything else:
 // service names ("ec2.amazonaws.com"), "AWS Internal", empty strings.
 inline bool parse_ip(std::string_view text, ip_addr& out) {
   if (text.empty() || text.size() > 45) return false;
+  if (parse_ipv4_fast(text, out)) return true;
+  // What inet_pton would still accept has a ':' (IPv6), or a NUL that ends its text early.
+  if (text.find(':') == std::string_view::npos && text.find('\0') == std::string_view::npos)
+    return false;
   char buf[64];
   std::memcpy(buf, text.data(), text.size());
   buf[text.size()] = 0;

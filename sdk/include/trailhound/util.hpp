@@ -5,17 +5,21 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cctype>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <initializer_list>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <trailhound/sdk.hpp>
 #include <type_traits>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace trailhound::sdk::util {
@@ -27,12 +31,115 @@ namespace trailhound::sdk::util {
 // Hash for heterogeneous lookup: find(std::string_view) without building a std::string per
 // event. Same values as std::hash<std::string>, so a string_map keeps the layout and iteration
 // order of a std::unordered_map<std::string, T> (and a state saved in that order its bytes).
+// Deliberately not noexcept: libstdc++ then keeps each node's hash, as it does for
+// std::hash<std::string>, so that a lookup compares hashes before keys and never hashes the
+// stored keys again while it walks a bucket (a second hash of a long ARN per event otherwise).
 struct string_hash {
   using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 template <class T>
 using string_map = std::unordered_map<std::string, T, string_hash, std::equal_to<>>;
+
+// `a == b`, inline: GCC leaves std::operator== on string views an out-of-line call, which costs
+// more than the comparison itself on the hot paths (lengths differ, or a short memcmp). With a
+// literal as `b` the memcmp has a constant length and becomes a few integer compares.
+inline bool equals(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), b.size()) == 0;
+}
+
+// A cheap fingerprint of a string for lookup caches: its length, its first 32 and its last 16
+// bytes (where identity ARNs differ: account, role, session; and user agents: product,
+// version, platform), so it costs the same for a 40-byte ARN and a 150-byte user agent. Only
+// for tables that confirm a hit by comparing the whole key. Its high bits are the mixed ones.
+inline uint64_t fingerprint(std::string_view s) noexcept {
+  const char* p = s.data();
+  const size_t n = s.size();
+  if (n < 8) {
+    uint64_t h = n;
+    for (size_t i = 0; i < n; ++i) h = (h << 8) | static_cast<unsigned char>(p[i]);
+    return (h ^ (h >> 31)) * 0x9e3779b97f4a7c15ull;
+  }
+  auto word = [p](size_t at) {
+    uint64_t w;
+    std::memcpy(&w, p + at, 8);
+    return w;
+  };
+  // Six words, overlapping in a string shorter than 48 bytes; each rotated differently so that
+  // equal words in different places do not cancel out.
+  const size_t last = n - 8;
+  uint64_t h = n ^ word(0) ^ std::rotl(word(std::min<size_t>(8, last)), 11) ^
+               std::rotl(word(std::min<size_t>(16, last)), 22) ^
+               std::rotl(word(std::min<size_t>(24, last)), 33) ^
+               std::rotl(word(n >= 16 ? n - 16 : 0), 44) ^ std::rotl(word(last), 55);
+  h ^= h >> 29;
+  return h * 0xbf58476d1ce4e5b9ull;
+}
+
+// A small cache in front of a map keyed by long strings (identity ARNs, user agents): a few keys
+// make most of the traffic, and a fingerprint plus one comparison is much cheaper than hashing
+// the whole key with std::hash and walking a bucket. Four-way set associative, the least
+// recently used way of a set replaced first, so that a few busy keys in one set do not evict
+// each other. `V` is usually a pointer to a value of the map (node-based maps keep those across
+// rehashing): then forget() each key the map erases, or clear().
+template <class V, size_t Slots = 256>
+class lookup_cache {
+  static constexpr size_t kWays = 4;
+  static_assert(Slots >= 2 * kWays && (Slots & (Slots - 1)) == 0, "Slots must be a power of two");
+
+ public:
+  // The value cached for `key`, or nullptr.
+  const V* find(std::string_view key) noexcept {
+    entry* set = set_of(key);
+    for (size_t w = 0; w < kWays; ++w)
+      if (set[w].holds(key)) {
+        set[w].last_use = ++clock_;
+        return &set[w].value;
+      }
+    return nullptr;
+  }
+  void put(std::string_view key, V value) {
+    entry* set = set_of(key);
+    // The way of `key`, else a free one, else the least recently used.
+    entry* e = nullptr;
+    for (size_t w = 0; w < kWays && !e; ++w)
+      if (set[w].holds(key)) e = &set[w];
+    for (size_t w = 0; w < kWays && !e; ++w)
+      if (!set[w].used) e = &set[w];
+    if (!e) {
+      e = &set[0];
+      for (size_t w = 1; w < kWays; ++w)
+        if (set[w].last_use < e->last_use) e = &set[w];
+    }
+    e->key.assign(key);  // reuses the slot's buffer once it is large enough
+    e->value = std::move(value);
+    e->used = true;
+    e->last_use = ++clock_;
+  }
+  void forget(std::string_view key) noexcept {
+    entry* set = set_of(key);
+    for (size_t w = 0; w < kWays; ++w)
+      if (set[w].holds(key)) set[w].used = false;
+  }
+  void clear() noexcept {
+    for (entry& e : slots_) e.used = false;
+  }
+
+ private:
+  struct entry {
+    std::string key;
+    V value{};
+    uint64_t last_use = 0;  // clock_ at the last hit or put
+    bool used = false;
+    bool holds(std::string_view k) const noexcept { return used && equals(key, k); }
+  };
+  static constexpr size_t kSets = Slots / kWays;
+  entry* set_of(std::string_view key) noexcept {
+    return &slots_[(fingerprint(key) >> (64 - std::countr_zero(kSets))) * kWays];
+  }
+  std::array<entry, Slots> slots_{};
+  uint64_t clock_ = 0;
+};
 
 // First event time of each account seen (at most `cap` accounts; more are not tracked), for
 // warm-up periods ("never seen before" means little in an account observed for an hour).
@@ -43,7 +150,7 @@ class account_first_seen {
   void note(std::string_view acct, int64_t t) {
     if (acct.empty()) return;
     // Consecutive events mostly share an account: skip the lookup for the last one.
-    if (acct == last_ && t >= last_first_ms_) return;
+    if (equals(acct, last_) && t >= last_first_ms_) return;
     auto it = map_.find(acct);
     if (it == map_.end()) {
       if (map_.size() >= cap_) return;
@@ -56,6 +163,8 @@ class account_first_seen {
   }
   // True when `acct` was first seen at least `warmup_ms` before `t`.
   bool warmed(std::string_view acct, int64_t t, int64_t warmup_ms) const {
+    // Usually the account note() just saw: its first time is at hand (map_[last_]).
+    if (!acct.empty() && equals(acct, last_)) return t - last_first_ms_ >= warmup_ms;
     auto it = map_.find(acct);
     return it != map_.end() && t - it->second >= warmup_ms;
   }
@@ -111,6 +220,51 @@ inline bool starts_with_any(std::string_view s,
   return false;
 }
 
+// A short list of short strings (the eventSources of an hour...) kept back to back in one
+// buffer: after clear() the buffers are reused, so adding a string allocates nothing once they
+// have grown, where a std::vector<std::string> allocates each string longer than 15 bytes.
+class packed_strings {
+ public:
+  size_t size() const noexcept { return ends_.size(); }
+  bool empty() const noexcept { return ends_.empty(); }
+  std::string_view operator[](size_t i) const noexcept {
+    const uint32_t begin = i == 0 ? 0 : ends_[i - 1];
+    return std::string_view(text_.data() + begin, ends_[i] - begin);
+  }
+  // Lengths first: most strings of the list are told apart without touching their text.
+  bool contains(std::string_view s) const noexcept {
+    uint32_t begin = 0;
+    for (uint32_t end : ends_) {
+      if (end - begin == s.size() && std::memcmp(text_.data() + begin, s.data(), s.size()) == 0)
+        return true;
+      begin = end;
+    }
+    return false;
+  }
+  void push_back(std::string_view s) {
+    text_.append(s);
+    ends_.push_back(static_cast<uint32_t>(text_.size()));
+  }
+  void clear() noexcept {
+    text_.clear();
+    ends_.clear();
+  }
+  void swap(packed_strings& o) noexcept {
+    text_.swap(o.text_);
+    ends_.swap(o.ends_);
+  }
+  std::vector<std::string> to_vector() const {
+    std::vector<std::string> out;
+    out.reserve(size());
+    for (size_t i = 0; i < size(); ++i) out.emplace_back((*this)[i]);
+    return out;
+  }
+
+ private:
+  std::string text_;
+  std::vector<uint32_t> ends_;  // end offset in text_ of each string
+};
+
 // The strings of `items` separated by `sep`: join({"a", "b"}) == "a, b".
 inline std::string join(const std::vector<std::string>& items, std::string_view sep = ", ") {
   std::string out;
@@ -121,10 +275,18 @@ inline std::string join(const std::vector<std::string>& items, std::string_view 
   return out;
 }
 
+// True when `v` holds `s` (std::find, with equals(): the short lists of addresses, agents and
+// keys searched on every event).
+inline bool contains(const std::vector<std::string>& v, std::string_view s) noexcept {
+  for (const std::string& x : v)
+    if (equals(x, s)) return true;
+  return false;
+}
+
 // Appends `s` to `v` unless `v` already holds it or holds `cap` strings (empty `s` included).
 inline void add_unique(std::vector<std::string>& v, std::string_view s,
                        size_t cap = static_cast<size_t>(-1)) {
-  if (v.size() < cap && std::find(v.begin(), v.end(), s) == v.end()) v.emplace_back(s);
+  if (v.size() < cap && !contains(v, s)) v.emplace_back(s);
 }
 
 // `s` as a quoted and escaped JSON string, for evidence built by hand (evidence::add_json).
@@ -512,14 +674,23 @@ struct distinct_state {
 
 // Erases the entries of a map of window states (members max_ms and cooldown_until) that had no
 // event for `window_ms` and are past their cooldown: shared by the windowed detectors.
+// Each entry is taken out with extract() and handed to `take(node)`, which may keep the node for
+// reuse (and drop the key from a lookup_cache); a node it leaves alone is freed.
+template <class Map, class Take>
+void evict_idle_windows(Map& map, int64_t now_ms, int64_t window_ms, Take&& take) {
+  for (auto it = map.begin(); it != map.end();) {
+    if (it->second.max_ms < now_ms - window_ms && it->second.cooldown_until < now_ms) {
+      auto next = std::next(it);
+      take(map.extract(it));
+      it = next;
+    } else {
+      ++it;
+    }
+  }
+}
 template <class Map>
 void evict_idle_windows(Map& map, int64_t now_ms, int64_t window_ms) {
-  for (auto it = map.begin(); it != map.end();) {
-    if (it->second.max_ms < now_ms - window_ms && it->second.cooldown_until < now_ms)
-      it = map.erase(it);
-    else
-      ++it;
-  }
+  evict_idle_windows(map, now_ms, window_ms, [](typename Map::node_type&&) {});
 }
 
 // Counts distinct items (APIs, secrets, instances...) per key (usually the principal) within a
@@ -535,12 +706,16 @@ class distinct_window {
       : window_ms_(window_ms), max_keys_(max_keys), max_events_(max_events) {}
 
   // The state of `key`, created when absent; nullptr when the table is full even after evict().
-  State* get(const std::string& key, int64_t now_ms) {
+  State* get(std::string_view key, int64_t now_ms) {
+    if (State* const* cached = recent_.find(key)) return *cached;
     auto it = map_.find(key);
-    if (it != map_.end()) return &it->second;
-    if (map_.size() >= max_keys_) evict(now_ms);
-    if (map_.size() >= max_keys_) return nullptr;
-    return &map_[key];
+    if (it == map_.end()) {
+      if (map_.size() >= max_keys_) evict(now_ms);
+      if (map_.size() >= max_keys_) return nullptr;
+      it = map_.try_emplace(std::string(key)).first;
+    }
+    recent_.put(key, &it->second);
+    return &it->second;
   }
 
   // Adds `item` seen at `t_ms` by event `event_id`/`event_name`; false (nothing added) when the
@@ -582,7 +757,11 @@ class distinct_window {
   }
 
   // Forgets keys without an event for a window and past their cooldown.
-  void evict(int64_t now_ms) { evict_idle_windows(map_, now_ms, window_ms_); }
+  void evict(int64_t now_ms) {
+    evict_idle_windows(
+        map_, now_ms, window_ms_,
+        [this](typename string_map<State>::node_type&& node) { recent_.forget(node.key()); });
+  }
 
   // The window length (ms).
   int64_t window_ms() const { return window_ms_; }
@@ -632,7 +811,8 @@ class distinct_window {
   int64_t window_ms_;
   size_t max_keys_;
   size_t max_events_;
-  std::unordered_map<std::string, State> map_;
+  string_map<State> map_;  // same hash and order as std::unordered_map<std::string, State>
+  lookup_cache<State*, 64> recent_;  // keys of the latest events -> their entries in map_
 };
 
 // ------------------------------------------------------------------------------------------
