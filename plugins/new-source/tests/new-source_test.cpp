@@ -4,6 +4,7 @@
 // country and impossible-travel rules on a small MaxMind database written by the test; the
 // learned state survives a snapshot/restore.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -177,7 +178,14 @@ std::string test_db() {
   w.add("203.0.113.0", 24, "DE", 52.52, 13.40);    // Berlin
   w.add("192.0.2.0", 24, "BR", -23.55, -46.63);    // Sao Paulo
   w.add("20.0.0.0", 8, "US", 37.75, -97.82);       // a cloud provider's runners
-  path = w.write(::testing::TempDir() + "trailhound-new-source-test.mmdb");
+  // One file per test process: ctest runs the tests of this file as parallel processes, and a
+  // shared path would be rewritten under a reader (seen as a Bus error with ctest -j2).
+  path = w.write(::testing::TempDir() + "trailhound-new-source-test-" + std::to_string(getpid()) +
+                 ".mmdb");
+  static const struct remove_at_exit {
+    std::string file;
+    ~remove_at_exit() { std::remove(file.c_str()); }
+  } cleanup{path};
   return path;
 }
 std::string geo_config() {
