@@ -40,6 +40,12 @@ class parsed_batch {
   // Bytes held (text, parse copy, DOM, events): what the read-ahead budget counts.
   size_t memory_bytes() const noexcept;
 
+  // Asks the CPU to fetch event k's parsed record (its text in the parse copy and its DOM) into
+  // the cache. A loader thread built it on another core, so without this the dispatching
+  // thread stalls on the record's first reads; issued a couple of events ahead, the fetches
+  // overlap the current event's detectors. A no-op for k out of range.
+  void prefetch_event(size_t k) const noexcept;
+
  private:
   friend parsed_batch parse_file(input::loaded_file&& f, const parse_limits& lim) noexcept;
   struct arena;

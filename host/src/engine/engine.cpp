@@ -13,15 +13,6 @@
 
 namespace trailhound::engine {
 
-// The coarse monotonic clock (a few ms resolution, read without the TSC): it is read after every
-// detector call, and only has to tell calls against a budget of hundreds of milliseconds. Summed
-// call times stay unbiased (a call straddles a tick in proportion to its length).
-int64_t now_ns() noexcept {
-  timespec t{};
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
-  return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
-}
-
 namespace {
 
 std::string_view sv(th_str s) noexcept {
@@ -426,6 +417,10 @@ void engine::tick_due(int64_t now_ms) noexcept {
 }
 
 void engine::dispatch(const th_event& ev) noexcept {
+  dispatch(ev, routing::route_key_hash(sv(ev.event_source), sv(ev.event_name)));
+}
+
+void engine::dispatch(const th_event& ev, uint64_t route_hash) noexcept {
   if (finished_) return;
   note_accounts(ev);
   if (ev.event_time_ms > watermark_ms_) {
@@ -434,7 +429,7 @@ void engine::dispatch(const th_event& ev) noexcept {
   }
   const std::vector<uint32_t>* targets = nullptr;
   try {
-    targets = &router_.route(sv(ev.event_source), sv(ev.event_name));
+    targets = &router_.route(sv(ev.event_source), sv(ev.event_name), route_hash);
   } catch (...) {
     return;
   }
@@ -455,7 +450,12 @@ void engine::dispatch(const th_event& ev) noexcept {
     }
     leave_call();
     const int64_t t1 = now_ns();
-    call_result(inst, st, "on_event", t1 - t0);
+    // The usual call (OK, in time, no error pending) only adds up its time.
+    if (st == TH_OK && t1 - t0 <= opts_.slow_call_ns && inst.stats.errors == 0 &&
+        inst.last_error.empty())
+      inst.stats.busy_ns += static_cast<uint64_t>(t1 - t0);
+    else
+      call_result(inst, st, "on_event", t1 - t0);
     inst.current_event = nullptr;
     t0 = st == TH_OK ? t1 : now_ns();  // a failed call's reporting is not the next one's time
   }

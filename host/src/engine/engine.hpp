@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <string>
@@ -59,8 +60,16 @@ struct call_probe {
   std::atomic<int64_t> since_ns{0};               // steady clock
 };
 
-// steady_clock in nanoseconds (the engine's time base for call budgets).
-int64_t now_ns() noexcept;
+// The engine's time base for call budgets, in nanoseconds: the coarse monotonic clock (a few ms
+// resolution, read without the TSC). It is read after every detector call (inline: that is once
+// per subscriber of every event), and only has to tell calls against a budget of hundreds of
+// milliseconds. Summed call times stay unbiased (a call straddles a tick in proportion to its
+// length).
+inline int64_t now_ns() noexcept {
+  timespec t{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+  return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+}
 
 }  // namespace trailhound::engine
 
@@ -100,6 +109,9 @@ class engine {
 
   // Routes one event to its subscribers. Never throws.
   void dispatch(const th_event& ev) noexcept;
+  // The same with `route_hash` == routing::route_key_hash(eventSource, eventName) computed
+  // beforehand (by the scan's loader threads).
+  void dispatch(const th_event& ev, uint64_t route_hash) noexcept;
   // End of input: a final tick at the last event time, then on_flush, for every instance.
   void finish() noexcept;
 
@@ -141,7 +153,8 @@ class engine {
     probe_.since_ns.store(since_ns, std::memory_order_relaxed);
     probe_.what.store(what, std::memory_order_relaxed);
     probe_.event.store(ev, std::memory_order_relaxed);
-    probe_.calls.fetch_add(1, std::memory_order_relaxed);
+    // This thread is the only writer: a plain increment, not a locked read-modify-write.
+    probe_.calls.store(probe_.calls.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     probe_.inst.store(&inst, std::memory_order_release);
   }
   void leave_call() noexcept { probe_.inst.store(nullptr, std::memory_order_release); }

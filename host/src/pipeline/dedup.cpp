@@ -17,7 +17,6 @@ uint64_t hash64(std::string_view s) noexcept {
 }
 
 bool dedup_window::contains(uint64_t h) const noexcept {
-  if (slots_.empty()) return false;
   for (size_t i = slot_of(h);; i = (i + 1) & (slots_.size() - 1)) {
     if (slots_[i] == h) return true;
     if (slots_[i] == 0) return false;
@@ -26,7 +25,7 @@ bool dedup_window::contains(uint64_t h) const noexcept {
 
 void dedup_window::insert(uint64_t h) {
   if ((size_ + 1) * 2 > slots_.size()) {  // keep the load at most 1/2
-    std::vector<uint64_t> old(slots_.empty() ? 1024 : slots_.size() * 2, 0);
+    std::vector<uint64_t> old(slots_.size() * 2, 0);
     old.swap(slots_);
     for (uint64_t k : old)
       if (k) {

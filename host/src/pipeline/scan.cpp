@@ -17,29 +17,56 @@
 
 #include "cloudtrail/batch.hpp"
 #include "pipeline/dedup.hpp"
+#include "routing/router.hpp"
 
 namespace trailhound::pipeline {
 namespace {
+
+std::string_view sv(th_str s) noexcept {
+  return s.len && s.ptr ? std::string_view(s.ptr, static_cast<size_t>(s.len)) : std::string_view();
+}
+
+// The hashes of one event the dispatching thread needs, computed ahead on a loader thread.
+struct event_keys {
+  uint64_t id_hash;     // hash64(eventID), for the duplicate filter
+  uint64_t route_hash;  // routing::route_key_hash(eventSource, eventName), for the router
+};
+
+event_keys keys_of(const th_event& ev) noexcept {
+  return {hash64(std::string_view(ev.event_id.ptr, ev.event_id.len)),
+          routing::route_key_hash(sv(ev.event_source), sv(ev.event_name))};
+}
+
+// Memory of the events after the one being dispatched is requested ahead: the loader threads wrote
+// it on other cores, and each first read of it would wait (an event takes microseconds to
+// dispatch, a load from memory a tenth of one). The event structs are requested further ahead
+// than the records they point to, as prefetching those needs their pointers.
+constexpr size_t prefetch_ahead = 2;
+constexpr size_t prefetch_struct_ahead = 3 * prefetch_ahead;
+
+void prefetch_struct(const th_event& ev) noexcept {
+  const char* p = reinterpret_cast<const char*>(&ev);
+  for (size_t off = 0; off < sizeof(th_event); off += 64) __builtin_prefetch(p + off);
+}
 
 // A parsed file as the loader threads hand it over, with the work they can do ahead for the
 // dispatching thread.
 struct loaded_batch {
   cloudtrail::parsed_batch batch;
-  std::vector<uint64_t> id_hashes;  // hash64(eventID) of each event, for the duplicate filter
-  size_t bytes = 0;                 // batch.memory_bytes()
+  std::vector<event_keys> keys;  // one per event
+  size_t bytes = 0;              // batch.memory_bytes() and keys
 };
 
 loaded_batch load_and_parse(const input::input_file& file, const input::limits& lim,
                             const cloudtrail::parse_limits& plim) {
   loaded_batch b{cloudtrail::parse_file(input::load_file(file, lim), plim), {}, 0};
   try {
-    b.id_hashes.reserve(b.batch.events.size());
-    for (const th_event& ev : b.batch.events)
-      b.id_hashes.push_back(hash64(std::string_view(ev.event_id.ptr, ev.event_id.len)));
+    b.keys.reserve(b.batch.events.size());
+    for (const th_event& ev : b.batch.events) b.keys.push_back(keys_of(ev));
   } catch (...) {
-    b.id_hashes.clear();  // out of memory: the dispatching thread hashes instead
+    b.keys.clear();  // out of memory: the dispatching thread hashes instead
   }
-  b.bytes = b.batch.memory_bytes() + b.id_hashes.capacity() * sizeof(uint64_t);
+  b.bytes = b.batch.memory_bytes() + b.keys.capacity() * sizeof(event_keys);
   return b;
 }
 
@@ -242,8 +269,8 @@ scan_summary run_scan(const scan_options& opts, engine::engine& eng,
       problem(f.path + ": record " + std::to_string(fail.index) + " (byte " +
               std::to_string(fail.offset) + "): " + fail.reason);
     }
-    auto deliver = [&](const th_event& ev, uint64_t id_hash) {
-      if (ev.event_id.len && dedup.seen_hash(id_hash, ev.event_time_ms)) {
+    auto deliver = [&](const th_event& ev, const event_keys& keys) {
+      if (ev.event_id.len && dedup.seen_hash(keys.id_hash, ev.event_time_ms)) {
         ++sum.records_duplicate;
         return;
       }
@@ -254,16 +281,21 @@ scan_summary run_scan(const scan_options& opts, engine::engine& eng,
         if (ev.event_time_ms < sum.first_event_ms) sum.first_event_ms = ev.event_time_ms;
         if (ev.event_time_ms > sum.last_event_ms) sum.last_event_ms = ev.event_time_ms;
       }
-      eng.dispatch(ev);
+      eng.dispatch(ev, keys.route_hash);
       ++sum.records_dispatched;
     };
     if (!batch.lazy) {
       sum.records_parsed += batch.events.size();
-      const bool hashed = loaded.id_hashes.size() == batch.events.size();
-      for (size_t k = 0; k < batch.events.size(); ++k) {
+      const bool hashed = loaded.keys.size() == batch.events.size();
+      const size_t n = batch.events.size();
+      for (size_t k = 0; k < n; ++k) {
+        if (k + prefetch_struct_ahead < n) prefetch_struct(batch.events[k + prefetch_struct_ahead]);
+        if (k + prefetch_ahead < n) {
+          batch.prefetch_event(k + prefetch_ahead);  // its record text and DOM
+          if (hashed) dedup.prefetch(loaded.keys[k + prefetch_ahead].id_hash);
+        }
         const th_event& ev = batch.events[k];
-        deliver(ev, hashed ? loaded.id_hashes[k]
-                           : hash64(std::string_view(ev.event_id.ptr, ev.event_id.len)));
+        deliver(ev, hashed ? loaded.keys[k] : keys_of(ev));
       }
       continue;
     }
@@ -279,7 +311,7 @@ scan_summary run_scan(const scan_options& opts, engine::engine& eng,
         continue;
       }
       ++sum.records_parsed;
-      deliver(ev, hash64(std::string_view(ev.event_id.ptr, ev.event_id.len)));
+      deliver(ev, keys_of(ev));
     }
     parser.reset();
   }
