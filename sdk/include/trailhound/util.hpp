@@ -45,7 +45,8 @@ using string_map = std::unordered_map<std::string, T, string_hash, std::equal_to
 // more than the comparison itself on the hot paths (lengths differ, or a short memcmp). With a
 // literal as `b` the memcmp has a constant length and becomes a few integer compares.
 inline bool equals(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), b.size()) == 0;
+  // (An empty view may hold a null pointer, which memcmp must not get even for 0 bytes.)
+  return a.size() == b.size() && (b.empty() || std::memcmp(a.data(), b.data(), b.size()) == 0);
 }
 
 // A cheap fingerprint of a string for lookup caches: its length, its first 32 and its last 16
@@ -235,7 +236,8 @@ class packed_strings {
   bool contains(std::string_view s) const noexcept {
     uint32_t begin = 0;
     for (uint32_t end : ends_) {
-      if (end - begin == s.size() && std::memcmp(text_.data() + begin, s.data(), s.size()) == 0)
+      if (end - begin == s.size() &&
+          (s.empty() || std::memcmp(text_.data() + begin, s.data(), s.size()) == 0))
         return true;
       begin = end;
     }
