@@ -394,23 +394,14 @@ class api_activity final : public detector {
   }
 
   identity_state* identity(std::string_view who, std::string_view acct, int64_t t) {
-    identity_state* found;
-    if (identity_state* const* hit = recent_ids_.find(who)) {
-      found = *hit;
-    } else {
-      auto it = identities_.find(who);
-      if (it == identities_.end()) {
-        if (identities_.size() >= max_identities_) evict_identities();
-        identity_state s;
-        s.account = std::string(acct);
-        s.first_ms = s.last_ms = t;
-        allocate(s);
-        it = identities_.emplace(std::string(who), std::move(s)).first;
-      }
-      found = &it->second;
-      recent_ids_.put(who, found);
-    }
-    identity_state& s = *found;
+    identity_state& s = util::cached_entry(identities_, recent_ids_, who, [&] {
+      if (identities_.size() >= max_identities_) evict_identities();
+      identity_state fresh;
+      fresh.account = std::string(acct);
+      fresh.first_ms = fresh.last_ms = t;
+      allocate(fresh);
+      return fresh;
+    });
     s.first_ms = std::min(s.first_ms, t);
     s.last_ms = std::max(s.last_ms, t);
     return &s;

@@ -585,20 +585,12 @@ class new_source final : public detector {
   }
 
   identity_state& identity(std::string_view who, int64_t t) {
-    identity_state* found;
-    if (identity_state* const* hit = recent_ids_.find(who)) {
-      found = *hit;
-    } else {
-      auto it = identities_.find(who);
-      if (it == identities_.end()) {
-        if (identities_.size() >= max_identities_) evict_identities();
-        it = identities_.emplace(std::string(who), identity_state{}).first;
-        it->second.first_ms = it->second.last_ms = t;
-      }
-      found = &it->second;
-      recent_ids_.put(who, found);
-    }
-    auto& s = *found;
+    auto& s = util::cached_entry(identities_, recent_ids_, who, [&] {
+      if (identities_.size() >= max_identities_) evict_identities();
+      identity_state fresh;
+      fresh.first_ms = fresh.last_ms = t;
+      return fresh;
+    });
     s.first_ms = std::min(s.first_ms, t);
     s.last_ms = std::max(s.last_ms, t);
     const int64_t day = bl::hour_of(t) / 24;

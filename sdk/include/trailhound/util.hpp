@@ -142,6 +142,18 @@ class lookup_cache {
   uint64_t clock_ = 0;
 };
 
+// The entry of `key` in a string-keyed map of states, found through a lookup_cache of pointers
+// into the map. A missing entry is built by `make()` (which may evict entries first, and must
+// then clear the cache) and added. The caller keeps the cache in step with every erase.
+template <class Map, class Cache, class Make>
+typename Map::mapped_type& cached_entry(Map& map, Cache& cache, std::string_view key, Make&& make) {
+  if (typename Map::mapped_type* const* hit = cache.find(key)) return **hit;
+  auto it = map.find(key);
+  if (it == map.end()) it = map.emplace(std::string(key), make()).first;
+  cache.put(key, &it->second);
+  return it->second;
+}
+
 // First event time of each account seen (at most `cap` accounts; more are not tracked), for
 // warm-up periods ("never seen before" means little in an account observed for an hour).
 class account_first_seen {
