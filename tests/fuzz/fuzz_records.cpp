@@ -3,8 +3,10 @@
 // gzip when the bytes start with its magic), then both record parsers, then every field of each
 // event view and every node of its parsed value. Checks the splitter's documented invariants, that
 // its block scanner and byte scanner agree, and that the batch parser and the single-record
-// parser agree.
+// parser agree, and that whole-file parsing of the bytes as a gzip file agrees with the
+// splitter's path.
 #include <trailhound/plugin_abi.h>
+#include <zlib.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -214,6 +216,62 @@ void run(std::string bytes, const input::limits& lim) {
   g_sink = h;
 }
 
+std::string gzip(const std::string& text) {
+  z_stream zs{};
+  if (deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    fail("deflateInit2");
+  std::string out(deflateBound(&zs, text.size()) + 64, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  zs.avail_in = static_cast<uInt>(text.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  CHECK(deflate(&zs, Z_FINISH) == Z_STREAM_END);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+// The bytes as a gzip file, with the split left to parse_file (whole-file parsing when clean)
+// and without: the same records, errors, failures and events.
+void whole_file_agrees(const std::string& text, const input::limits& lim) {
+  const std::string gz = gzip(text);
+  cloudtrail::parse_limits plim;
+  plim.max_depth = lim.max_depth;
+  plim.depth_prechecked = true;
+  input::limits deferred = lim;
+  deferred.defer_split = true;
+  const cloudtrail::parsed_batch a =
+      cloudtrail::parse_file(input::load_buffer("fuzz.json.gz", gz, lim), plim);
+  const cloudtrail::parsed_batch b =
+      cloudtrail::parse_file(input::load_buffer("fuzz.json.gz", gz, deferred), plim);
+  CHECK(a.file.format == b.file.format && a.file.skipped == b.file.skipped);
+  CHECK(a.file.records.size() == b.file.records.size());
+  for (size_t i = 0; i < a.file.records.size(); ++i)
+    CHECK(a.file.records[i].offset == b.file.records[i].offset &&
+          a.file.records[i].length == b.file.records[i].length &&
+          a.file.records[i].index == b.file.records[i].index);
+  CHECK(a.file.errors.size() == b.file.errors.size());
+  for (size_t i = 0; i < a.file.errors.size(); ++i)
+    CHECK(a.file.errors[i].offset == b.file.errors[i].offset &&
+          a.file.errors[i].reason == b.file.errors[i].reason);
+  CHECK(a.failures.size() == b.failures.size());
+  for (size_t i = 0; i < a.failures.size(); ++i)
+    CHECK(a.failures[i].index == b.failures[i].index &&
+          a.failures[i].offset == b.failures[i].offset &&
+          a.failures[i].reason == b.failures[i].reason);
+  CHECK(a.events.size() == b.events.size());
+  for (size_t i = 0; i < a.events.size(); ++i) {
+    const th_event& x = a.events[i];
+    const th_event& y = b.events[i];
+    CHECK(x.event_time_ms == y.event_time_ms && x.raw_json.len == y.raw_json.len &&
+          x.raw_json.ptr - a.file.text.data() == y.raw_json.ptr - b.file.text.data());
+    std::string dx, dy;
+    cloudtrail::append_value_json(x.root, dx);
+    cloudtrail::append_value_json(y.root, dy);
+    CHECK(dx == dy);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -229,6 +287,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   tight.max_depth = 3;
   tight.max_errors_per_file = 4;
   run(bytes, tight);
+  // Whole-file parsing of the same bytes as a gzip file gives the splitter's results.
+  if (size < (1 << 20)) {
+    whole_file_agrees(bytes, lim);
+    whole_file_agrees(bytes, tight);
+  }
   // The timestamp parser on the raw bytes.
   int64_t ms = 0;
   if (cloudtrail::parse_event_time(std::string_view(bytes).substr(0, 64), ms))

@@ -22,7 +22,7 @@ std::string record(int i, const std::string& user_agent) {
 }
 
 TEST(cloudtrail_parse, plain_ascii_is_exactly_ascii_without_0x1a_to_0x1f) {
-  for (size_t len : {1, 7, 8, 9, 31, 32, 33, 64, 70}) {
+  for (size_t len : {1, 7, 8, 9, 31, 32, 33, 63, 64, 65, 70, 128, 131}) {
     for (size_t pos : {size_t{0}, len / 2, len - 1}) {
       for (int b = 0; b < 256; ++b) {
         std::string text(len, 'a');
@@ -34,6 +34,13 @@ TEST(cloudtrail_parse, plain_ascii_is_exactly_ascii_without_0x1a_to_0x1f) {
     }
   }
   EXPECT_TRUE(cloudtrail::detail::plain_ascii(""));
+  // Newlines and tabs make a block take the exact test, which still finds a 0x1A..0x1F byte.
+  std::string lines(256, 'a');
+  for (size_t i = 10; i < lines.size(); i += 50) lines[i] = '\n';
+  lines[70] = '\t';
+  EXPECT_TRUE(cloudtrail::detail::plain_ascii(lines));
+  lines[75] = '\x1c';
+  EXPECT_FALSE(cloudtrail::detail::plain_ascii(lines));
 }
 
 // Regression (found by tests/fuzz/fuzz_records): a raw control byte 0x1A..0x1F in a string was

@@ -36,6 +36,9 @@ class parsed_batch {
   // Set for files with more than parse_limits::max_batch_records records: nothing was parsed
   // ahead (memory stays flat); the consumer parses them one by one in file order.
   bool lazy = false;
+  // Set when the file was parsed in one pass, without the splitter (a clean Records file whose
+  // split the loader left for later: input::limits::defer_split).
+  bool whole_file = false;
 
   // Bytes held (text, parse copy, DOM, events): what the read-ahead budget counts.
   size_t memory_bytes() const noexcept;
@@ -48,11 +51,15 @@ class parsed_batch {
 
  private:
   friend parsed_batch parse_file(input::loaded_file&& f, const parse_limits& lim) noexcept;
+  friend bool parse_whole_file(parsed_batch& b, const parse_limits& lim,
+                               const input::limits& split_lim);
   struct arena;
   std::unique_ptr<arena> arena_;
+  std::vector<uintptr_t> dom_ends_;  // per event: where its record's DOM ends (for prefetching)
 };
 
-// Parses every record of `f` (splitter output) into a batch (or marks it lazy, see above). Never
+// Parses every record of `f` (splitter output, or a file whose split the loader left for later:
+// input::limits::defer_split) into a batch (or marks it lazy, see above). Never
 // throws: records that cannot be parsed become failures; out of memory turns the rest of the file
 // into failures.
 parsed_batch parse_file(input::loaded_file&& f, const parse_limits& lim) noexcept;

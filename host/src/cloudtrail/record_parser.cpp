@@ -309,13 +309,22 @@ bool plain_ascii(std::string_view text) noexcept {
   // Signed bytes: 0x19 < b < 0x20 holds exactly for 0x1A..0x1F (0x80..0xFF are negative).
   const __m128i above = _mm_set1_epi8(0x19);
   const __m128i below = _mm_set1_epi8(0x20);
+  const auto load = [](const char* at) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+  };
   __m128i bad = _mm_setzero_si128();
-  for (; end - p >= 32; p += 32) {
-    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16));
-    bad = _mm_or_si128(bad, _mm_or_si128(a, b));  // high bits
-    bad = _mm_or_si128(bad, _mm_and_si128(_mm_cmpgt_epi8(a, above), _mm_cmplt_epi8(a, below)));
-    bad = _mm_or_si128(bad, _mm_and_si128(_mm_cmpgt_epi8(b, above), _mm_cmplt_epi8(b, below)));
+  for (; end - p >= 64; p += 64) {
+    const __m128i a = load(p), b = load(p + 16), c = load(p + 32), d = load(p + 48);
+    // First the cheap question, b < 0x20 (signed): no byte above 0x7F nor below 0x20. Only the
+    // blocks with a newline, a tab or a non-ASCII byte need the exact test.
+    const __m128i low =
+        _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(a, below), _mm_cmplt_epi8(b, below)),
+                     _mm_or_si128(_mm_cmplt_epi8(c, below), _mm_cmplt_epi8(d, below)));
+    if (_mm_movemask_epi8(low) == 0) continue;
+    for (const __m128i x : {a, b, c, d}) {
+      bad = _mm_or_si128(bad, x);  // high bits
+      bad = _mm_or_si128(bad, _mm_and_si128(_mm_cmpgt_epi8(x, above), _mm_cmplt_epi8(x, below)));
+    }
   }
   ok = _mm_movemask_epi8(bad) == 0;
 #else

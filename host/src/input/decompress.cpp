@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include "input/detail.hpp"
@@ -143,8 +144,21 @@ size_t zlib_salvage(const uint8_t* in, size_t n, std::string& out, size_t pos, u
   return pos;
 }
 
-// Whole-buffer libdeflate inflate of every gzip member; zlib salvage if libdeflate rejects one.
-inflate_outcome gunzip(const std::string& in, uint64_t max_out, std::string& out) {
+// Grows c to hold `need` bytes of content and the padding, keeping its first `keep` bytes. Not
+// zero-filled: inflate writes every byte that is read later.
+void reserve_copy(parse_copy& c, size_t need, size_t keep) {
+  const size_t capacity = need + PARSE_COPY_PADDING;
+  if (capacity <= c.capacity) return;
+  std::unique_ptr<char[]> bigger(new char[capacity]);
+  if (keep > 0) std::memcpy(bigger.get(), c.bytes.get(), keep);
+  c.bytes = std::move(bigger);
+  c.capacity = capacity;
+}
+
+// Whole-buffer libdeflate inflate of every gzip member into `copy`, then `out` = a copy of it;
+// zlib salvage (into `out` only, `copy` dropped) if libdeflate rejects a member.
+inflate_outcome gunzip(const std::string& in, uint64_t max_out, parse_copy& copy,
+                       std::string& out) {
   inflate_outcome res;
   libdeflate_decompressor* d = thread_decompressor();
   if (d == nullptr) {
@@ -165,9 +179,10 @@ inflate_outcome gunzip(const std::string& in, uint64_t max_out, std::string& out
     if (isize >= n / 2 && isize <= uint64_t{64} * n + 4096) guess = isize;
   }
   size_t cap = static_cast<size_t>(std::min<uint64_t>(guess, max_out));
-  out.resize(cap);
+  reserve_copy(copy, cap, 0);
   size_t in_pos = 0;
   size_t out_pos = 0;
+  bool salvaged = false;
   while (in_pos < n) {
     const size_t left = n - in_pos;
     if (left < 2 || src[in_pos] != 0x1f || src[in_pos + 1] != 0x8b) {
@@ -178,7 +193,7 @@ inflate_outcome gunzip(const std::string& in, uint64_t max_out, std::string& out
     size_t used_in = 0;
     size_t used_out = 0;
     const libdeflate_result r = libdeflate_gzip_decompress_ex(
-        d, src + in_pos, left, out.data() + out_pos, cap - out_pos, &used_in, &used_out);
+        d, src + in_pos, left, copy.bytes.get() + out_pos, cap - out_pos, &used_in, &used_out);
     if (r == LIBDEFLATE_SUCCESS) {
       in_pos += used_in;
       out_pos += used_out;
@@ -187,21 +202,30 @@ inflate_outcome gunzip(const std::string& in, uint64_t max_out, std::string& out
     if (r == LIBDEFLATE_INSUFFICIENT_SPACE) {
       if (cap >= max_out) {
         res.fatal = "decompressed size exceeds max_file_bytes";
-        out.clear();
-        return res;
+        break;
       }
       cap = static_cast<size_t>(std::min<uint64_t>(uint64_t{2} * cap, max_out));
-      out.resize(cap);
+      reserve_copy(copy, cap, out_pos);
       continue;
     }
+    out.assign(copy.bytes.get(), out_pos);
+    copy = parse_copy{};
     out_pos = zlib_salvage(src + in_pos, left, out, out_pos, max_out, res);
+    salvaged = true;
     break;
   }
   if (!res.fatal.empty()) {
+    copy = parse_copy{};
     out.clear();
     return res;
   }
-  out.resize(out_pos);
+  if (salvaged) {
+    out.resize(out_pos);
+  } else {
+    out.assign(copy.bytes.get(), out_pos);
+    copy.size = out_pos;
+    copy.bytes[out_pos] = '\0';
+  }
   return res;
 }
 
@@ -214,10 +238,11 @@ void decode_and_split(loaded_file& f, std::string&& raw, const limits& lim) {
   }
   if (is_gzip(raw)) {
     f.gzip = true;
-    inflate_outcome res = gunzip(raw, lim.max_file_bytes, f.text);
+    inflate_outcome res = gunzip(raw, lim.max_file_bytes, f.copy, f.text);
     raw = std::string();
     if (!res.fatal.empty()) {
       f.text = std::string();
+      f.copy = parse_copy{};
       f.fatal_error = std::move(res.fatal);
       return;
     }
@@ -231,11 +256,16 @@ void decode_and_split(loaded_file& f, std::string&& raw, const limits& lim) {
     f.text = std::move(raw);
   }
   f.decompressed_bytes = f.text.size();
+  if (lim.defer_split && f.copy.bytes && f.errors.empty()) {
+    f.split_later = lim;
+    return;
+  }
   split_records(f, lim);
 }
 
 void fail_out_of_memory(loaded_file& f) noexcept {
   f.text = std::string();
+  f.copy = parse_copy{};
   f.records.clear();
   f.errors.clear();
   f.fatal_error = "out of memory";

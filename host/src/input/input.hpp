@@ -20,6 +20,8 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +41,9 @@ struct limits {
   uint32_t max_depth = 64;
   // At most this many entries are kept in loaded_file::errors; the rest only counted.
   uint32_t max_errors_per_file = 1000;
+  // Leave clean gzip content unsplit (loaded_file::split_deferred): the caller parses the whole
+  // file in one pass and calls split_records() only if that fails (cloudtrail::parse_file).
+  bool defer_split = false;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -141,12 +146,27 @@ struct record_error {
   std::string reason;
 };
 
+// A second copy of loaded_file::text for in-situ parsing: the parser overwrites what it parses,
+// and raw_json must keep pointing at the original. gzip content is inflated straight into it (a
+// std::string would be zero-filled first) and `text` is copied from it while it is hot in the
+// cache. Usable when `bytes` is set and size == text.size(); bytes[size] is '\0' and
+// PARSE_COPY_PADDING bytes follow it (room for the parser's 16-byte SIMD reads).
+inline constexpr size_t PARSE_COPY_PADDING = 64;
+struct parse_copy {
+  std::unique_ptr<char[]> bytes;
+  size_t size = 0;
+  size_t capacity = 0;  // allocated bytes, padding included
+};
+
 struct loaded_file {
   std::string path;
   // Decompressed content. For lookup-events the decoded (JSON-unescaped) CloudTrailEvent
   // strings are appended after the original content, at offsets >= decompressed_bytes, and
   // their record_refs point there: every record is simply text.substr(offset, length).
   std::string text;
+  parse_copy copy;  // of text, when the loader made one (gzip content)
+  // Set when the records were not split yet (limits::defer_split): the limits to split with.
+  std::optional<limits> split_later;
   std::vector<record_ref> records;
   std::vector<record_error> errors;    // at most limits::max_errors_per_file, in offset order
   uint64_t dropped_errors = 0;         // errors beyond that cap

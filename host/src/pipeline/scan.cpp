@@ -226,7 +226,9 @@ scan_summary run_scan(const scan_options& opts, engine::engine& eng,
   cloudtrail::record_parser parser;  // for files too large to parse ahead
   parser.set_limits(plim);
 
-  ordered_loader loader(found.files, opts.limits, plim, threads,
+  input::limits load_lim = opts.limits;
+  load_lim.defer_split = true;  // parse_file parses clean Records files whole, without splitting
+  ordered_loader loader(found.files, load_lim, plim, threads,
                         std::max<size_t>(opts.max_files_ahead, threads + 1), opts.max_bytes_ahead);
   for (size_t i = 0; i < found.files.size(); ++i) {
     // Runs however the body below ends (skipped, failed or delivered file).
