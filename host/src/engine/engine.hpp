@@ -45,7 +45,7 @@ struct instance_stats {
   uint64_t busy_ns = 0;
   bool quarantined = false;
   std::string quarantine_reason;
-  std::map<std::string, int64_t> counters;
+  std::map<std::string, int64_t, std::less<>> counters;  // less<>: found by string_view
 };
 
 class engine;
@@ -147,6 +147,7 @@ class engine {
   void report_quarantine(th_host_ctx& inst) noexcept;
   void tick_due(int64_t now_ms) noexcept;
   void note_accounts(const th_event& ev) noexcept;
+  void note_account(std::string_view acct) noexcept;
   void message(std::string line);
   void enter_call(const th_host_ctx& inst, const char* what, int64_t since_ns,
                   const th_event* ev = nullptr) noexcept {

@@ -16,13 +16,6 @@ uint64_t hash64(std::string_view s) noexcept {
   return h;
 }
 
-bool dedup_window::contains(uint64_t h) const noexcept {
-  for (size_t i = slot_of(h);; i = (i + 1) & (slots_.size() - 1)) {
-    if (slots_[i] == h) return true;
-    if (slots_[i] == 0) return false;
-  }
-}
-
 void dedup_window::insert(uint64_t h) {
   if ((size_ + 1) * 2 > slots_.size()) {  // keep the load at most 1/2
     std::vector<uint64_t> old(slots_.size() * 2, 0);
@@ -72,12 +65,24 @@ void dedup_window::expire(int64_t now_ms) noexcept {
 
 bool dedup_window::seen_hash(uint64_t h, int64_t event_time_ms) {
   if (h == 0) h = 1;
-  if (contains(h)) return true;
-  if (event_time_ms > max_time_ms_) {
+  // One probe finds the id or the empty slot that ends its run. That slot is where insert()
+  // would put it, unless expiring older ids (which shifts entries back) or growing the table
+  // comes first: then insert() probes again.
+  const size_t mask = slots_.size() - 1;
+  size_t i = slot_of(h);
+  for (; slots_[i] != 0; i = (i + 1) & mask)
+    if (slots_[i] == h) return true;
+  const bool expiring = event_time_ms > max_time_ms_;
+  if (expiring) {
     max_time_ms_ = event_time_ms;
     expire(max_time_ms_);
   }
-  insert(h);
+  if (expiring || (size_ + 1) * 2 > slots_.size()) {
+    insert(h);
+  } else {
+    slots_[i] = h;
+    ++size_;
+  }
   order_.emplace_back(event_time_ms, h);
   return false;
 }

@@ -36,7 +36,6 @@ class dedup_window {
   // needs no test: GCC 12 drops a prefetch behind one); 0 marks an empty slot (a
   // hash of 0 is stored as 1). Erasing shifts the following entries back, so there are no
   // tombstones and probes stay short however many entries come and go.
-  bool contains(uint64_t h) const noexcept;
   void insert(uint64_t h);
   void erase(uint64_t h) noexcept;
   void expire(int64_t now_ms) noexcept;
