@@ -80,17 +80,27 @@ void order_by_time(std::vector<th_event>& events, std::vector<uintptr_t>& dom_en
 // SAX filter between RapidJSON's reader and the document, for a whole CloudTrail file: accepts
 // exactly `{"Records":[{...},...]}` (any whitespace), notes where each record starts and ends,
 // and stops the parse (returns false) at anything else, so the caller can fall back to the
-// splitter, which reports each problem and keeps every other record.
+// splitter, which reports each problem and keeps every other record. It also stops at the
+// record after `max_records`, and after a first record that may be an Insights event (the
+// splitter skips such a file): `original` is the unparsed text.
 template <typename Document>
 class records_filter {
  public:
   records_filter(Document& doc, rapidjson::GenericInsituStringStream<rapidjson::UTF8<>>& in,
-                 const input::limits& lim, std::vector<input::record_ref>& records)
-      : doc_(doc), in_(in), base_(in.src_), lim_(lim), records_(records) {}
+                 const char* original, const input::limits& lim, size_t max_records,
+                 std::vector<input::record_ref>& records)
+      : doc_(doc),
+        in_(in),
+        base_(in.src_),
+        original_(original),
+        lim_(lim),
+        max_records_(max_records),
+        records_(records) {}
 
   // Depth: 1 inside the top object, 2 inside Records, 3 inside a record (its own depth 1).
   bool StartObject() {
     if (depth_ == 2) {
+      if (records_.size() >= max_records_) return false;
       record_start_ = in_.src_ - 1;  // the reader has taken the '{'
     } else if (depth_ == 1 || (depth_ > 2 && depth_ - 2 >= lim_.max_depth)) {
       return false;  // Records not an array, or nesting the splitter would reject
@@ -101,9 +111,13 @@ class records_filter {
   bool EndObject(rapidjson::SizeType members) {
     if (--depth_ == 2) {
       const auto length = static_cast<uint64_t>(in_.src_ - record_start_);  // '}' taken
+      const auto offset = static_cast<uint64_t>(record_start_ - base_);
       if (length > lim_.max_record_bytes) return false;
-      records_.push_back(input::record_ref{static_cast<uint64_t>(record_start_ - base_), length,
-                                           static_cast<uint32_t>(records_.size())});
+      // Both of the splitter's Insights markers contain the word; files with it are rare.
+      if (records_.empty() &&
+          std::string_view(original_ + offset, length).find("Insight") != std::string_view::npos)
+        return false;
+      records_.push_back(input::record_ref{offset, length, static_cast<uint32_t>(records_.size())});
     }
     return doc_.EndObject(members);
   }
@@ -143,7 +157,9 @@ class records_filter {
   Document& doc_;
   rapidjson::GenericInsituStringStream<rapidjson::UTF8<>>& in_;
   const char* base_;
+  const char* original_;
   const input::limits& lim_;
+  size_t max_records_;
   std::vector<input::record_ref>& records_;
   const char* record_start_ = nullptr;
   uint32_t depth_ = 0;
@@ -152,12 +168,14 @@ class records_filter {
 
 // Parses text (NUL-terminated, padded) as one CloudTrail Records file into doc, filling records.
 // False when the file is anything but a clean one (see records_filter) or does not parse.
-bool parse_records_file(batch_document& doc, char* text, size_t size, bool ascii,
-                        const input::limits& lim, std::vector<input::record_ref>& records) {
+bool parse_records_file(batch_document& doc, char* text, const std::string& original, bool ascii,
+                        const input::limits& lim, size_t max_records,
+                        std::vector<input::record_ref>& records) {
+  const size_t size = original.size();
   rapidjson::GenericInsituStringStream<rapidjson::UTF8<>> in(text);
   bool parsed = false;
   auto generate = [&](batch_document& handler) {
-    records_filter<batch_document> filter(handler, in, lim, records);
+    records_filter<batch_document> filter(handler, in, original.data(), lim, max_records, records);
     // The reader's own stack is unused when parsing in situ; it gets an allocator of its own.
     reused_stack_allocator reader_stack;
     rapidjson::GenericReader<rapidjson::UTF8<>, rapidjson::UTF8<>, reused_stack_allocator> reader(
@@ -238,11 +256,8 @@ bool parse_whole_file(parsed_batch& b, const parse_limits& lim, const input::lim
     std::vector<input::record_ref> records;
     records.reserve(size / 1024 + 16);
     batch_document doc(&a.values, parsed_batch::arena::STACK_BYTES, &a.stack);
-    // The splitter skips a file whose first record is an Insights event; those are rare.
-    if (!parse_records_file(doc, a.parse_text, size, detail::plain_ascii(file.text), split_lim,
-                            records) ||
-        records.size() > lim.max_batch_records ||
-        file.record(records[0]).find("Insight") != std::string_view::npos) {
+    if (!parse_records_file(doc, a.parse_text, file.text, detail::plain_ascii(file.text), split_lim,
+                            lim.max_batch_records, records)) {
       b.arena_.reset();
       return false;
     }
