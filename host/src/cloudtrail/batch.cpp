@@ -243,6 +243,19 @@ void parsed_batch::prefetch_event(size_t k) const noexcept {
     __builtin_prefetch(reinterpret_cast<const void*>(dom_end - dom + i));
 }
 
+void parsed_batch::add_event(const th_value* record, std::string_view raw,
+                             const input::record_ref& r, uintptr_t dom_end) {
+  th_event ev;
+  detail::init_event(raw, ev);
+  parse_error err;
+  if (!detail::extract_fields(*reinterpret_cast<const value*>(record), ev, err)) {
+    failures.push_back({r.index, r.offset + err.offset, std::move(err.reason)});
+    return;
+  }
+  events.push_back(ev);
+  dom_ends_.push_back(dom_end);
+}
+
 // The whole file in one pass, without the splitter: for a clean Records file (nearly every
 // file AWS delivers). False, with b as it was, for anything else.
 bool parse_whole_file(parsed_batch& b, const parse_limits& lim, const input::limits& split_lim) {
@@ -270,17 +283,10 @@ bool parse_whole_file(parsed_batch& b, const parse_limits& lim, const input::lim
     b.dom_ends_.reserve(records.size());
     for (const input::record_ref& r : records) {
       const value& record = elements[r.index];
-      th_event ev;
-      detail::init_event(file.record(r), ev);
-      parse_error err;
-      if (!detail::extract_fields(record, ev, err)) {
-        b.failures.push_back({r.index, r.offset + err.offset, std::move(err.reason)});
-        continue;
-      }
-      b.events.push_back(ev);
       // The record's member array was made when its object closed, after its nested objects.
       const auto members = reinterpret_cast<uintptr_t>(&*record.MemberBegin());
-      b.dom_ends_.push_back(members + record.MemberCount() * sizeof(value::Member));
+      b.add_event(reinterpret_cast<const th_value*>(&record), file.record(r), r,
+                  members + record.MemberCount() * sizeof(value::Member));
     }
     file.records = std::move(records);
     file.format = input::file_format::cloudtrail;
@@ -363,15 +369,8 @@ parsed_batch parse_file(input::loaded_file&& f, const parse_limits& lim) noexcep
       if (!slot) throw std::bad_alloc();
       value* root = new (slot) value();
       root->Swap(static_cast<value&>(doc));
-      th_event ev;
-      detail::init_event(raw, ev);
-      parse_error err;
-      if (!detail::extract_fields(*root, ev, err)) {
-        b.failures.push_back({r.index, r.offset + err.offset, std::move(err.reason)});
-        continue;
-      }
-      b.events.push_back(ev);
-      b.dom_ends_.push_back(reinterpret_cast<uintptr_t>(root) + sizeof(value));  // moved out last
+      b.add_event(reinterpret_cast<const th_value*>(root), raw, r,
+                  reinterpret_cast<uintptr_t>(root) + sizeof(value));  // the root moved out last
     }
     order_by_time(b.events, b.dom_ends_);
   } catch (...) {

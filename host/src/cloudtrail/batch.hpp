@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cloudtrail/record_parser.hpp"
@@ -53,6 +54,10 @@ class parsed_batch {
   friend parsed_batch parse_file(input::loaded_file&& f, const parse_limits& lim) noexcept;
   friend bool parse_whole_file(parsed_batch& b, const parse_limits& lim,
                                const input::limits& split_lim);
+  // Adds the event of a parsed record (its DOM ending at dom_end), or a failure when its event
+  // fields are not usable.
+  void add_event(const th_value* record, std::string_view raw, const input::record_ref& r,
+                 uintptr_t dom_end);
   struct arena;
   std::unique_ptr<arena> arena_;
   std::vector<uintptr_t> dom_ends_;  // per event: where its record's DOM ends (for prefetching)
