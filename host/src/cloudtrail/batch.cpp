@@ -261,7 +261,7 @@ void parsed_batch::add_event(const th_value* record, std::string_view raw,
 bool parse_whole_file(parsed_batch& b, const parse_limits& lim, const input::limits& split_lim) {
   input::loaded_file& file = b.file;
   const size_t size = file.text.size();
-  if (size > WHOLE_FILE_MAX_BYTES || !file.copy.bytes || file.copy.size != size) return false;
+  if (size > WHOLE_FILE_MAX_BYTES || !file.has_parse_copy()) return false;
   try {
     b.arena_ = std::make_unique<parsed_batch::arena>(size);
     auto& a = *b.arena_;
@@ -310,7 +310,7 @@ parsed_batch parse_file(input::loaded_file&& f, const parse_limits& lim) noexcep
     b.file.split_later.reset();
     if (parse_whole_file(b, lim, split_lim)) return b;
     // The attempt parsed the copy in place: refresh it, then split the records the careful way.
-    if (b.file.copy.bytes && b.file.copy.size == b.file.text.size())
+    if (b.file.has_parse_copy())
       std::memcpy(b.file.copy.bytes.get(), b.file.text.data(), b.file.text.size());
     input::split_records(b.file, split_lim);
   }
@@ -324,7 +324,7 @@ parsed_batch parse_file(input::loaded_file&& f, const parse_limits& lim) noexcep
   try {
     b.arena_ = std::make_unique<parsed_batch::arena>(file.text.size());
     auto& a = *b.arena_;
-    if (file.copy.bytes && file.copy.size == file.text.size()) {
+    if (file.has_parse_copy()) {
       a.parse_text = b.file.copy.bytes.get();
     } else {
       // Padding: the SIMD string scanner may read up to 15 bytes past the last record.

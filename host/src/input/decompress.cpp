@@ -256,7 +256,7 @@ void decode_and_split(loaded_file& f, std::string&& raw, const limits& lim) {
     f.text = std::move(raw);
   }
   f.decompressed_bytes = f.text.size();
-  if (lim.defer_split && f.copy.bytes && f.errors.empty()) {
+  if (lim.defer_split && f.has_parse_copy() && f.errors.empty()) {
     f.split_later = lim;
     return;
   }

@@ -179,6 +179,9 @@ struct loaded_file {
   uint64_t compressed_bytes = 0;  // bytes read (== decompressed_bytes for plain files)
   uint64_t decompressed_bytes = 0;  // bytes of content after decompression
 
+  // The parse copy is there and still a copy of all of text (splitting lookup-events output
+  // appends to text).
+  bool has_parse_copy() const noexcept { return copy.bytes && copy.size == text.size(); }
   std::string_view record(const record_ref& r) const noexcept {
     return std::string_view(text).substr(r.offset, r.length);
   }
