@@ -76,4 +76,60 @@ TEST(cloudtrail_parse, raw_control_bytes_in_strings_are_rejected_whatever_the_re
   }
 }
 
+std::string_view view(th_str s) { return {s.ptr, s.len}; }
+
+// padded_stream.hpp's string scan (16-byte loads from any position) on every combination of
+// string length and escape position around its block boundaries, in both ways of parsing a
+// file: each userAgent must decode to exactly what the escapes say.
+TEST(cloudtrail_parse, string_scan_decodes_escapes_at_every_position) {
+  const std::pair<std::string, std::string> escapes[] = {
+      {"\\\"", "\""}, {"\\\\", "\\"},          {"\\/", "/"},
+      {"\\n", "\n"},  {"\\u00e9", "\xc3\xa9"}, {"\\ud83d\\ude00", "\xf0\x9f\x98\x80"}};
+  for (size_t len = 0; len <= 40; ++len) {
+    for (size_t pos = 0; pos <= len; ++pos) {
+      for (const auto& [escaped, decoded] : escapes) {
+        std::string json_text, expected;
+        for (size_t i = 0; i < len; ++i) {
+          if (i == pos) json_text += escaped, expected += decoded;
+          const char c = static_cast<char>('a' + i % 26);
+          json_text += c, expected += c;
+        }
+        if (pos == len) json_text += escaped, expected += decoded;
+        SCOPED_TRACE("length " + std::to_string(len) + ", escape " + escaped + " at " +
+                     std::to_string(pos));
+        const std::string raw = record(1, json_text);
+
+        cloudtrail::record_parser parser;
+        th_event ev;
+        cloudtrail::parse_error err;
+        ASSERT_TRUE(parser.parse(raw, ev, err)) << err.reason;
+        EXPECT_EQ(view(ev.user_agent), expected);
+        EXPECT_EQ(view(ev.event_name), "DescribeInstances");  // the member after it is intact
+
+        const std::string file = "{\"Records\":[" + record(0, "x") + "," + raw + "]}";
+        const cloudtrail::parsed_batch b =
+            cloudtrail::parse_file(input::load_buffer("t.json", file), cloudtrail::parse_limits{});
+        ASSERT_EQ(b.events.size(), 2u);
+        EXPECT_EQ(view(b.events[1].user_agent), expected);
+        EXPECT_EQ(view(b.events[1].event_id), "e-1");
+      }
+    }
+  }
+}
+
+// Every raw control byte at every position of a string around the scan's 16-byte blocks is
+// rejected, as JSON requires (RapidJSON's own SSE2 scan missed 0x1A..0x1F).
+TEST(cloudtrail_parse, raw_control_bytes_are_rejected_at_every_position) {
+  for (int c = 1; c < 0x20; ++c) {
+    for (size_t pos = 0; pos < 40; ++pos) {
+      std::string agent(40, 'u');
+      agent[pos] = static_cast<char>(c);
+      cloudtrail::record_parser parser;
+      th_event ev;
+      cloudtrail::parse_error err;
+      EXPECT_FALSE(parser.parse(record(1, agent), ev, err)) << "byte " << c << " at " << pos;
+    }
+  }
+}
+
 }  // namespace

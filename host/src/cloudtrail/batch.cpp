@@ -23,34 +23,8 @@ static_assert(input::PARSE_COPY_PADDING >= detail::PARSE_PADDING);
 
 namespace {
 
-// The parse stack of the reused document: one block, kept for every record of the file.
-// RapidJSON frees its stack after each parse and allocates it again for the next one; with a
-// pool allocator every record would leave a dead stack behind (kilobytes per record).
-class reused_stack_allocator {
- public:
-  // (RapidJSON's Allocator concept also has kNeedFree; only the value allocator's is read.)
-  void* Malloc(size_t size) { return Realloc(nullptr, 0, size); }
-  void* Realloc(void* original, size_t original_size, size_t new_size) {
-    if (new_size > size_) {
-      // Not zero-filled (a std::vector would be): RapidJSON writes before it reads.
-      const size_t bigger_size = std::max(new_size, 2 * size_);
-      std::unique_ptr<char[]> bigger(new char[bigger_size]);
-      if (original) std::memcpy(bigger.get(), original, std::min(original_size, new_size));
-      block_ = std::move(bigger);
-      size_ = bigger_size;
-    }
-    return block_.get();
-  }
-  static void Free(void*) noexcept {}
-  size_t capacity() const noexcept { return size_; }
-
- private:
-  std::unique_ptr<char[]> block_;
-  size_t size_ = 0;
-};
-
 using batch_document =
-    rapidjson::GenericDocument<rapidjson::UTF8<>, pool_allocator, reused_stack_allocator>;
+    rapidjson::GenericDocument<rapidjson::UTF8<>, pool_allocator, detail::reused_stack_allocator>;
 
 // Records inside a CloudTrail file are not in time order; detectors want them ordered (stable:
 // equal times keep file order). A th_event is a few hundred bytes, so (time, position) pairs are
@@ -86,8 +60,8 @@ void order_by_time(std::vector<th_event>& events, std::vector<uintptr_t>& dom_en
 template <typename Document>
 class records_filter {
  public:
-  records_filter(Document& doc, rapidjson::GenericInsituStringStream<rapidjson::UTF8<>>& in,
-                 const char* original, const input::limits& lim, size_t max_records,
+  records_filter(Document& doc, detail::padded_insitu_stream& in, const char* original,
+                 const input::limits& lim, size_t max_records,
                  std::vector<input::record_ref>& records)
       : doc_(doc),
         in_(in),
@@ -155,7 +129,7 @@ class records_filter {
 
  private:
   Document& doc_;
-  rapidjson::GenericInsituStringStream<rapidjson::UTF8<>>& in_;
+  detail::padded_insitu_stream& in_;
   const char* base_;
   const char* original_;
   const input::limits& lim_;
@@ -172,14 +146,14 @@ bool parse_records_file(batch_document& doc, char* text, const std::string& orig
                         const input::limits& lim, size_t max_records,
                         std::vector<input::record_ref>& records) {
   const size_t size = original.size();
-  rapidjson::GenericInsituStringStream<rapidjson::UTF8<>> in(text);
+  detail::padded_insitu_stream in(text);
   bool parsed = false;
   auto generate = [&](batch_document& handler) {
     records_filter<batch_document> filter(handler, in, original.data(), lim, max_records, records);
     // The reader's own stack is unused when parsing in situ; it gets an allocator of its own.
-    reused_stack_allocator reader_stack;
-    rapidjson::GenericReader<rapidjson::UTF8<>, rapidjson::UTF8<>, reused_stack_allocator> reader(
-        &reader_stack);
+    detail::reused_stack_allocator reader_stack;
+    rapidjson::GenericReader<rapidjson::UTF8<>, rapidjson::UTF8<>, detail::reused_stack_allocator>
+        reader(&reader_stack);
     const rapidjson::ParseResult r = ascii ? reader.Parse<detail::PARSE_FLAGS_ASCII>(in, filter)
                                            : reader.Parse<detail::PARSE_FLAGS>(in, filter);
     parsed = !r.IsError();
@@ -208,7 +182,7 @@ struct parsed_batch::arena {
   char* parse_text = nullptr;
   std::string own_copy;
   pool_allocator values;
-  reused_stack_allocator stack;
+  detail::reused_stack_allocator stack;
 };
 
 parsed_batch::parsed_batch() = default;
@@ -351,9 +325,9 @@ parsed_batch parse_file(input::loaded_file&& f, const parse_limits& lim) noexcep
       char saved = *end;
       *end = '\0';
       if (ascii)
-        doc.ParseInsitu<detail::PARSE_FLAGS_ASCII>(begin);
+        detail::parse_padded<detail::PARSE_FLAGS_ASCII>(doc, begin);
       else
-        doc.ParseInsitu<detail::PARSE_FLAGS>(begin);
+        detail::parse_padded<detail::PARSE_FLAGS>(doc, begin);
       *end = saved;
       if (doc.HasParseError()) {
         b.failures.push_back({r.index, r.offset + doc.GetErrorOffset(),

@@ -406,9 +406,9 @@ bool record_parser::parse(std::string_view raw, th_event& ev, parse_error& err) 
   s.doc = new (s.doc_storage) document(&s.value_alloc, impl::STACK_BYTES, &s.stack_alloc);
   document& d = *s.doc;
   if (detail::plain_ascii(raw))
-    d.ParseInsitu<detail::PARSE_FLAGS_ASCII>(s.scratch.data());
+    detail::parse_padded<detail::PARSE_FLAGS_ASCII>(d, s.scratch.data());
   else
-    d.ParseInsitu<detail::PARSE_FLAGS>(s.scratch.data());
+    detail::parse_padded<detail::PARSE_FLAGS>(d, s.scratch.data());
   if (d.HasParseError()) {
     err = {d.GetErrorOffset(), rapidjson::GetParseError_En(d.GetParseError())};
     return false;
