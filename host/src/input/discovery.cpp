@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Input discovery: files, recursive directories (S3 layout), stdin; ordering by delivery time.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -118,8 +119,9 @@ class walker {
            (p.size() == t.size() || p[t.size()] == '/' || t == "/");
   }
 
-  void add_file(std::string path, std::string_view name, const struct stat& st, uint8_t flags,
-                std::vector<input_file>& found) {
+  // `dir_fd`: the open directory the file is listed in (`name` relative to it), or AT_FDCWD.
+  void add_file(std::string path, const std::string& name, const struct stat& st, uint8_t flags,
+                std::vector<input_file>& found, int dir_fd = AT_FDCWD) {
     if ((flags & under_digest) != 0 || name.find("_CloudTrail-Digest_") != std::string_view::npos) {
       skip(std::move(path), "digest");
       return;
@@ -133,7 +135,9 @@ class walker {
       skip(std::move(path), "duplicate");
       return;
     }
-    if (::access(path.c_str(), R_OK) != 0) {
+    const bool readable = dir_fd == AT_FDCWD ? ::access(path.c_str(), R_OK) == 0
+                                             : ::faccessat(dir_fd, name.c_str(), R_OK, 0) == 0;
+    if (!readable) {
       problem(std::move(path), "not readable: " + detail::errno_text(errno));
       return;
     }
@@ -188,19 +192,32 @@ class walker {
       problem(dir.path, "cannot open directory: " + ec.message());
       return;
     }
+    // Entries are looked up relative to the directory (a walk of one path component, not of the
+    // whole path: thousands of files per scan), and their own type comes from the listing.
+    struct dir_handle {
+      int fd;
+      ~dir_handle() {
+        if (fd >= 0) ::close(fd);
+      }
+    } handle{::open(dir.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+    const int dir_fd = handle.fd >= 0 ? handle.fd : AT_FDCWD;
+    const auto stat_entry = [&](const std::string& path, const std::string& name, struct stat& st) {
+      return dir_fd == AT_FDCWD ? ::stat(path.c_str(), &st) == 0
+                                : ::fstatat(dir_fd, name.c_str(), &st, 0) == 0;
+    };
     for (const fs::directory_iterator end; it != end; it.increment(ec)) {
       if (ec) break;
       const fs::path& entry_path = it->path();
       std::string path = entry_path.native();
       const std::string name = entry_path.filename().native();
       std::error_code tec;
-      const fs::file_status type = it->symlink_status(tec);
+      const bool symlink = it->is_symlink(tec);  // d_type; lstat only where it is unknown
       if (tec) {
         problem(std::move(path), "cannot stat: " + tec.message());
         continue;
       }
       struct stat st {};
-      if (fs::is_symlink(type)) {
+      if (symlink) {
         if (!opts_.follow_symlinks) {
           skip(std::move(path), "symlink not followed");
           continue;
@@ -219,8 +236,8 @@ class walker {
         }
         continue;
       }
-      if (fs::is_directory(type)) {
-        if (::stat(path.c_str(), &st) != 0) {
+      if (it->is_directory(tec)) {
+        if (!stat_entry(path, name, st)) {
           problem(path, stat_failure(path, errno));
           continue;
         }
@@ -232,15 +249,15 @@ class walker {
             pending_dir{std::move(path), static_cast<uint8_t>(dir.flags | component_flags(name))});
         continue;
       }
-      if (!fs::is_regular_file(type)) {
+      if (!it->is_regular_file(tec)) {
         skip(std::move(path), "not a regular file");
         continue;
       }
-      if (::stat(path.c_str(), &st) != 0) {
+      if (!stat_entry(path, name, st)) {
         problem(path, stat_failure(path, errno));
         continue;
       }
-      add_file(std::move(path), name, st, dir.flags, found);
+      add_file(std::move(path), name, st, dir.flags, found, dir_fd);
     }
     if (ec) problem(dir.path, "cannot read directory: " + ec.message());
   }
