@@ -4,6 +4,7 @@
 
 #include <malloc.h>
 #include <pthread.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -158,6 +159,17 @@ class ordered_loader {
   bool stop_ = false;
 };
 
+// Resident set size of the process (0 if unknown).
+uint64_t resident_bytes() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (!f) return 0;
+  unsigned long long size = 0, resident = 0;
+  const bool ok = std::fscanf(f, "%llu %llu", &size, &resident) == 2;
+  std::fclose(f);
+  return ok ? resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) : 0;
+}
+constexpr uint64_t TRIM_ABOVE_RESIDENT_BYTES = uint64_t{128} << 20;
+
 // One self-overwriting status line on a terminal, at most twice a second.
 void show_progress(size_t files_done, size_t files_total, uint64_t events,
                    std::chrono::steady_clock::time_point start, bool last) {
@@ -243,11 +255,12 @@ scan_summary run_scan(const scan_options& opts, engine::engine& eng,
     const cloudtrail::parsed_batch& batch = loaded.batch;
     // Large files leave large free blocks in the loader threads' heaps, which glibc keeps; give
     // them back now and then so that peak RSS follows the files in flight, not the largest ones
-    // ever seen.
+    // ever seen. Only when much is resident: every page given back is faulted in again later
+    // (on 10M events in large files, 7.6 s of system time for 2.7M faults).
     released_bytes += loaded.bytes;
     if (released_bytes > (256u << 20)) {
       released_bytes = 0;
-      malloc_trim(0);
+      if (resident_bytes() > TRIM_ABOVE_RESIDENT_BYTES) malloc_trim(0);
     }
     if (opts.progress) show_progress(i + 1, found.files.size(), sum.records_parsed, t0, false);
     const input::loaded_file& f = batch.file;
