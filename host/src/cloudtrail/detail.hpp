@@ -27,9 +27,10 @@ inline constexpr unsigned PARSE_FLAGS_ASCII = rapidjson::kParseInsituFlag;
 
 // True when no byte has the high bit set (then the text is valid UTF-8) and no byte is a control
 // character 0x1A..0x1F: then parsing with PARSE_FLAGS_ASCII accepts and rejects exactly what
-// PARSE_FLAGS does. (RapidJSON 1.1.0's SSE2 string scan, used only without
-// kParseValidateEncodingFlag, misses raw 0x1A..0x1F in strings and accepts them; the scalar
-// code rejects every raw byte below 0x20.) Word at a time.
+// PARSE_FLAGS does, whichever string scan runs. (RapidJSON 1.1.0's own SSE2 scan, used only
+// without kParseValidateEncodingFlag, misses raw 0x1A..0x1F in strings and accepts them; the
+// padded stream's scan and RapidJSON's scalar code reject every raw byte below 0x20.) Word at a
+// time.
 bool plain_ascii(std::string_view text) noexcept;
 
 // Spare capacity after every buffer parsed in situ (the string scan reads 16-byte blocks).
