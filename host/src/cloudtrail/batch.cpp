@@ -23,9 +23,6 @@ static_assert(input::PARSE_COPY_PADDING >= detail::PARSE_PADDING);
 
 namespace {
 
-using batch_document =
-    rapidjson::GenericDocument<rapidjson::UTF8<>, pool_allocator, detail::reused_stack_allocator>;
-
 // Records inside a CloudTrail file are not in time order; detectors want them ordered (stable:
 // equal times keep file order). A th_event is a few hundred bytes, so (time, position) pairs are
 // sorted and each event is moved once; `dom_ends` follows its events.
@@ -142,14 +139,15 @@ class records_filter {
 
 // Parses text (NUL-terminated, padded) as one CloudTrail Records file into doc, filling records.
 // False when the file is anything but a clean one (see records_filter) or does not parse.
-bool parse_records_file(batch_document& doc, char* text, const std::string& original, bool ascii,
+bool parse_records_file(detail::document& doc, char* text, const std::string& original, bool ascii,
                         const input::limits& lim, size_t max_records,
                         std::vector<input::record_ref>& records) {
   const size_t size = original.size();
   detail::padded_insitu_stream in(text);
   bool parsed = false;
-  auto generate = [&](batch_document& handler) {
-    records_filter<batch_document> filter(handler, in, original.data(), lim, max_records, records);
+  auto generate = [&](detail::document& handler) {
+    records_filter<detail::document> filter(handler, in, original.data(), lim, max_records,
+                                            records);
     // The reader's own stack is unused when parsing in situ; it gets an allocator of its own.
     detail::reused_stack_allocator reader_stack;
     rapidjson::GenericReader<rapidjson::UTF8<>, rapidjson::UTF8<>, detail::reused_stack_allocator>
@@ -242,7 +240,7 @@ bool parse_whole_file(parsed_batch& b, const parse_limits& lim, const input::lim
     a.parse_text = file.copy.bytes.get();
     std::vector<input::record_ref> records;
     records.reserve(size / 1024 + 16);
-    batch_document doc(&a.values, parsed_batch::arena::STACK_BYTES, &a.stack);
+    detail::document doc(&a.values, parsed_batch::arena::STACK_BYTES, &a.stack);
     if (!parse_records_file(doc, a.parse_text, file.text, detail::plain_ascii(file.text), split_lim,
                             lim.max_batch_records, records)) {
       b.arena_.reset();
@@ -308,7 +306,7 @@ parsed_batch parse_file(input::loaded_file&& f, const parse_limits& lim) noexcep
     }
     b.events.reserve(file.records.size());
     b.dom_ends_.reserve(file.records.size());
-    batch_document doc(&a.values, parsed_batch::arena::STACK_BYTES, &a.stack);
+    detail::document doc(&a.values, parsed_batch::arena::STACK_BYTES, &a.stack);
     const bool ascii = detail::plain_ascii(file.text);
     for (; next < file.records.size(); ++next) {
       const input::record_ref& r = file.records[next];

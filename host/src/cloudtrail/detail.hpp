@@ -15,27 +15,6 @@
 
 namespace trailhound::cloudtrail::detail {
 
-using pool_allocator = rapidjson::MemoryPoolAllocator<rapidjson::CrtAllocator>;
-using document = rapidjson::GenericDocument<rapidjson::UTF8<>, pool_allocator, pool_allocator>;
-using value = rapidjson::GenericValue<rapidjson::UTF8<>, pool_allocator>;
-
-inline constexpr unsigned PARSE_FLAGS =
-    rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag;
-// For text known to be plain_ascii() (nearly every CloudTrail file): UTF-8 validation can be
-// skipped, which saves a quarter of the parsing time.
-inline constexpr unsigned PARSE_FLAGS_ASCII = rapidjson::kParseInsituFlag;
-
-// True when no byte has the high bit set (then the text is valid UTF-8) and no byte is a control
-// character 0x1A..0x1F: then parsing with PARSE_FLAGS_ASCII accepts and rejects exactly what
-// PARSE_FLAGS does, whichever string scan runs. (RapidJSON 1.1.0's own SSE2 scan, used only
-// without kParseValidateEncodingFlag, misses raw 0x1A..0x1F in strings and accepts them; the
-// padded stream's scan and RapidJSON's scalar code reject every raw byte below 0x20.) Word at a
-// time.
-bool plain_ascii(std::string_view text) noexcept;
-
-// Spare capacity after every buffer parsed in situ (the string scan reads 16-byte blocks).
-inline constexpr size_t PARSE_PADDING = 64;
-
 // The parse stack of the reused document: one block, kept for every record of the file.
 // RapidJSON frees its stack after each parse and allocates it again for the next one; with a
 // pool allocator every record would leave a dead stack behind (kilobytes per record).
@@ -62,6 +41,30 @@ class reused_stack_allocator {
   size_t size_ = 0;
 };
 
+using pool_allocator = rapidjson::MemoryPoolAllocator<rapidjson::CrtAllocator>;
+// Every parse (whole file or one record) builds this document: values in a pool, the parse
+// stack in one reused block.
+using document =
+    rapidjson::GenericDocument<rapidjson::UTF8<>, pool_allocator, reused_stack_allocator>;
+using value = rapidjson::GenericValue<rapidjson::UTF8<>, pool_allocator>;
+
+inline constexpr unsigned PARSE_FLAGS =
+    rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag;
+// For text known to be plain_ascii() (nearly every CloudTrail file): UTF-8 validation can be
+// skipped, which saves a quarter of the parsing time.
+inline constexpr unsigned PARSE_FLAGS_ASCII = rapidjson::kParseInsituFlag;
+
+// True when no byte has the high bit set (then the text is valid UTF-8) and no byte is a control
+// character 0x1A..0x1F: then parsing with PARSE_FLAGS_ASCII accepts and rejects exactly what
+// PARSE_FLAGS does, whichever string scan runs. (RapidJSON 1.1.0's own SSE2 scan, used only
+// without kParseValidateEncodingFlag, misses raw 0x1A..0x1F in strings and accepts them; the
+// padded stream's scan and RapidJSON's scalar code reject every raw byte below 0x20.) Word at a
+// time.
+bool plain_ascii(std::string_view text) noexcept;
+
+// Spare capacity after every buffer parsed in situ (the string scan reads 16-byte blocks).
+inline constexpr size_t PARSE_PADDING = 64;
+
 // Parses text in situ: NUL-terminated, with PARSE_PADDING readable bytes after it.
 template <unsigned Flags, typename Document>
 void parse_padded(Document& doc, char* text) {
@@ -76,16 +79,8 @@ bool extract_fields(const value& root, th_event& ev, parse_error& err) noexcept;
 
 }  // namespace trailhound::cloudtrail::detail
 
-// The reader's scan hook for our padded stream (see padded_stream.hpp), for each stack allocator
-// in use. Explicit specialisations: they must be seen before any parse with the stream.
-template <>
-template <>
-inline void rapidjson::GenericReader<rapidjson::UTF8<>, rapidjson::UTF8<>,
-                                     trailhound::cloudtrail::detail::pool_allocator>::
-    ScanCopyUnescapedString(trailhound::cloudtrail::detail::padded_insitu_stream& is,
-                            trailhound::cloudtrail::detail::padded_insitu_stream&) {
-  trailhound::cloudtrail::detail::scan_unescaped(is);
-}
+// The reader's scan hook for our padded stream (see padded_stream.hpp), for the reader every
+// parse uses. An explicit specialisation: it must be seen before any parse with the stream.
 template <>
 template <>
 inline void rapidjson::GenericReader<rapidjson::UTF8<>, rapidjson::UTF8<>,

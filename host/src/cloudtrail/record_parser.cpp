@@ -360,9 +360,8 @@ struct record_parser::impl {
   static constexpr size_t POOL_BYTES = 256 * 1024;
   static constexpr size_t STACK_BYTES = 16 * 1024;
   std::vector<char> pool_buffer = std::vector<char>(POOL_BYTES);
-  std::vector<char> stack_buffer = std::vector<char>(STACK_BYTES);
   pool_allocator value_alloc{pool_buffer.data(), pool_buffer.size()};
-  pool_allocator stack_alloc{stack_buffer.data(), stack_buffer.size()};
+  detail::reused_stack_allocator stack_alloc;
   std::string scratch;
   document* doc = nullptr;
   alignas(document) unsigned char doc_storage[sizeof(document)];
@@ -374,7 +373,6 @@ struct record_parser::impl {
       doc = nullptr;
     }
     value_alloc.Clear();
-    stack_alloc.Clear();
   }
 };
 
