@@ -269,8 +269,8 @@ scan_summary run_scan(const scan_options& opts, engine::engine& eng,
     const cloudtrail::parsed_batch& batch = loaded.batch;
     // Large files leave large free blocks in the loader threads' heaps, which glibc keeps; give
     // them back now and then so that peak RSS follows the files in flight, not the largest ones
-    // ever seen. Only when much is resident: every page given back is faulted in again later
-    // (on 10M events in large files, 7.6 s of system time for 2.7M faults).
+    // ever seen. Only when much is resident: every page given back is faulted in again by the
+    // next files (on the 1M-event tree of small files, about 80,000 page faults per scan).
     released_bytes += loaded.bytes;
     if (released_bytes > (256u << 20)) {
       released_bytes = 0;
